@@ -1,0 +1,36 @@
+# Two commands: `make run` serves the API, `make test` checks it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# A development key so the curl tour can write; set API_KEYS for anything real.
+API_KEYS ?= dev-key
+
+.PHONY: run test lint bench clean
+
+$(BIN)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: requirements-dev.txt requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(BIN)/.runtime $@
+
+run: $(BIN)/.runtime
+	$(BIN)/flask --app service db upgrade
+	HOST=$(HOST) PORT=$(PORT) API_KEYS=$(API_KEYS) $(BIN)/gunicorn -c gunicorn.conf.py
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""The snapshot: one JSON document holding every collection at a journal seq.
+
+Written by write-temp, fsync, rename, so a reader sees the old or the new
+document, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+
+# The newest layout this code reads and writes; migrations/ lead up to it.
+SCHEMA_VERSION = 2
+
+# Each collection and the field that keys its records.
+COLLECTIONS = {"articles": "id", "topics": "slug", "pins": "query"}
+
+
+class StoreError(Exception):
+    """The store cannot be opened as it is; the message names file and cause."""
+
+
+def empty_document() -> dict:
+    doc = {"schema_version": SCHEMA_VERSION, "seq": 0}
+    doc.update({name: [] for name in COLLECTIONS})
+    return doc
+
+
+def read_document(path: Path) -> dict:
+    try:
+        doc = orjson.loads(Path(path).read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
+        raise StoreError(f"{path}: not a store snapshot (no integer schema_version)")
+    return doc
+
+
+def check_layout(path: Path, doc: dict) -> None:
+    """Refuse a document whose collections are not lists of keyed objects."""
+    for name, key in COLLECTIONS.items():
+        records = doc.get(name, [])
+        if not isinstance(records, list):
+            raise StoreError(f"{path}: '{name}' must be a list")
+        for index, record in enumerate(records):
+            if not isinstance(record, dict) or not isinstance(record.get(key), str):
+                raise StoreError(f"{path}: {name}[{index}] has no string '{key}'")
+
+
+def write_document(path: Path, doc: dict) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(orjson.dumps(doc))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

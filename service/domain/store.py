@@ -1,0 +1,240 @@
+"""The JSON store: a snapshot plus a change log, materialised in memory.
+
+Every process (gunicorn worker, CLI) holds the whole store in memory and
+calls refresh() before serving a request: a cheap look at the log that
+replays whatever other processes appended. Writes take the log's exclusive
+lock, catch up, decide, append (fsync) and apply, so two processes can never
+write from a stale view and lose each other's update.
+
+Listeners (search index, recommender, counts) are told of every change as
+(kind, key, old, new), whether it was made here or replayed from the log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import migrate
+from .changelog import FileChangeLog, LogPosition
+from .snapshot import (
+    COLLECTIONS,
+    SCHEMA_VERSION,
+    StoreError,
+    check_layout,
+    empty_document,
+    read_document,
+    write_document,
+)
+
+Listener = Callable[[str, str, dict | None, dict | None], None]
+SNAPSHOT = "snapshot.json"
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Store:
+    def __init__(
+        self,
+        data_dir: Path,
+        seed: Callable[[], dict] | None = None,
+        compact_bytes: int = 8 * 1024 * 1024,
+        migrations_dir: Path = migrate.MIGRATIONS_DIR,
+    ):
+        self.data_dir = Path(data_dir)
+        self.snapshot_path = self.data_dir / SNAPSHOT
+        self._seed = seed
+        self.compact_bytes = compact_bytes
+        self.migrations_dir = migrations_dir
+        self._data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
+        self._listeners: list[Listener] = []
+        self._mutex = threading.RLock()
+        self.seq = 0
+        self._position: LogPosition | None = None
+        self.log: FileChangeLog | None = None
+
+    # -- opening ---------------------------------------------------------
+
+    def open(self) -> Store:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = FileChangeLog(self.data_dir)
+        with self.log.lock():
+            if not self.snapshot_path.exists():
+                self._create()
+            doc = read_document(self.snapshot_path)
+            if doc["schema_version"] > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.snapshot_path}: schema version {doc['schema_version']} is newer "
+                    f"than this service knows ({SCHEMA_VERSION}); upgrade the service"
+                )
+            if doc["schema_version"] < SCHEMA_VERSION:
+                doc = self._upgrade_locked(doc)
+            check_layout(self.snapshot_path, doc)
+        self._load(doc)
+        self.refresh()
+        return self
+
+    def _create(self) -> None:
+        changes, _, _ = self.log.read_new(None)
+        if any("seq" in change for change in changes):
+            raise StoreError(
+                f"{self.log.path}: a journal without {SNAPSHOT}; refusing to start from scratch"
+            )
+        doc = self._seed() if self._seed else empty_document()
+        doc = migrate.upgrade(doc, self.migrations_dir)
+        write_document(self.snapshot_path, doc)
+
+    def pending_migrations(self) -> list[int]:
+        doc = read_document(self.snapshot_path)
+        return list(range(doc["schema_version"], SCHEMA_VERSION))
+
+    def _upgrade_locked(self, doc: dict) -> dict:
+        """Fold the journal in, keep a copy of the old snapshot, migrate."""
+        steps = migrate.pending(doc["schema_version"], self.migrations_dir)
+        backup = self.data_dir / f"snapshot.v{doc['schema_version']}.json"
+        shutil.copyfile(self.snapshot_path, backup)
+        changes, _, _ = self.log.read_new(None)
+        doc = fold(doc, changes)
+        for step in steps:
+            doc = step.upgrade(doc)
+            doc["schema_version"] = step.TO_VERSION
+        write_document(self.snapshot_path, doc)
+        self.log.reset(doc["seq"])
+        return doc
+
+    def _load(self, doc: dict) -> None:
+        with self._mutex:
+            self._data = {
+                name: {r[key]: r for r in doc.get(name, [])} for name, key in COLLECTIONS.items()
+            }
+            self.seq = doc.get("seq", 0)
+            self._position = None
+
+    # -- reading ---------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def get(self, kind: str, key: str) -> dict | None:
+        return self._data[kind].get(key)
+
+    def all(self, kind: str) -> dict[str, dict]:
+        return self._data[kind]
+
+    def document(self) -> dict:
+        doc = {"schema_version": SCHEMA_VERSION, "seq": self.seq}
+        doc.update({name: list(records.values()) for name, records in self._data.items()})
+        return doc
+
+    def refresh(self) -> None:
+        """Replay what other processes appended since we last looked."""
+        with self._mutex:
+            changes, position, replaced = self.log.read_new(self._position)
+            if replaced or self._position is None:
+                base = changes[0].get("base", 0) if changes and "base" in changes[0] else 0
+                if base > self.seq:
+                    # Compacted past what we have seen: the snapshot has it.
+                    self._reload_snapshot()
+            for change in changes:
+                if "base" in change or change["seq"] <= self.seq:
+                    continue
+                self._apply(change)
+            self._position = position
+
+    def _reload_snapshot(self) -> None:
+        doc = read_document(self.snapshot_path)
+        for name, key in COLLECTIONS.items():
+            fresh = {r[key]: r for r in doc.get(name, [])}
+            current = self._data[name]
+            for k in current.keys() - fresh.keys():
+                self._emit(name, k, current[k], None)
+            for k, record in fresh.items():
+                if current.get(k) != record:
+                    self._emit(name, k, current.get(k), record)
+            self._data[name] = fresh
+        self.seq = doc.get("seq", 0)
+
+    def _apply(self, change: dict) -> None:
+        kind, key = change["kind"], change["key"]
+        records = self._data[kind]
+        old = records.get(key)
+        new = change.get("record")
+        if change["op"] == "delete":
+            records.pop(key, None)
+            new = None
+        else:
+            records[key] = new
+        self.seq = change["seq"]
+        self._emit(kind, key, old, new)
+
+    def _emit(self, kind, key, old, new) -> None:
+        for listener in self._listeners:
+            listener(kind, key, old, new)
+
+    # -- writing ---------------------------------------------------------
+
+    def write(self, kind: str, key: str, decide: Callable[[dict | None], dict | None]):
+        """Atomically replace one record with decide(current).
+
+        decide sees the newest state across all processes and may raise to
+        refuse (a version conflict, say); returning None deletes. The
+        change is on disk before this returns.
+        """
+        with self._mutex, self.log.lock():
+            self.refresh()
+            old = self._data[kind].get(key)
+            new = decide(old)
+            if new is None and old is None:
+                return None
+            change = {
+                "seq": self.seq + 1,
+                "at": utcnow(),
+                "op": "delete" if new is None else "put",
+                "kind": kind,
+                "key": key,
+            }
+            if new is not None:
+                change["record"] = new
+            self.log.append(change)
+            self.refresh()
+            if self.log.size() > self.compact_bytes:
+                self._compact_locked()
+            return new
+
+    def compact(self) -> None:
+        with self._mutex, self.log.lock():
+            self.refresh()
+            self._compact_locked()
+
+    def _compact_locked(self) -> None:
+        # Snapshot first, then the new journal: a crash in between leaves
+        # an old journal whose lines the snapshot already holds (skipped by seq).
+        write_document(self.snapshot_path, self.document())
+        self.log.reset(self.seq)
+        self._position = None
+        self.refresh()
+
+
+def fold(doc: dict, changes: list[dict]) -> dict:
+    """Apply journal changes to a raw snapshot document (any schema version)."""
+    seq = doc.get("seq", 0)
+    tables = {
+        name: {r[key]: r for r in doc.get(name, [])} for name, key in COLLECTIONS.items()
+    }
+    for change in changes:
+        if "base" in change or change["seq"] <= seq:
+            continue
+        table = tables.setdefault(change["kind"], {})
+        if change["op"] == "delete":
+            table.pop(change["key"], None)
+        else:
+            table[change["key"]] = change["record"]
+        seq = change["seq"]
+    doc = dict(doc, seq=seq)
+    doc.update({name: list(records.values()) for name, records in tables.items()})
+    return doc
