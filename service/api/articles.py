@@ -1,0 +1,144 @@
+"""/api/v1/articles: question pages."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_restx import Namespace, Resource
+
+from ..domain.catalog import ArticleQuery
+from ..domain.errors import NotFound
+from .decorators import (
+    arguments,
+    authenticated,
+    body,
+    current_services,
+    other_responses,
+    require_role,
+    response,
+)
+from .problems import ApiProblem
+from .representations import article_bytes, dump_article
+from .responses import (
+    collection,
+    conditional,
+    etag_for,
+    if_match_version,
+    json_response,
+    json_response_bytes,
+    page_slice,
+)
+from .schemas import (
+    ArticleCreateSchema,
+    ArticleGetQuerySchema,
+    ArticleListQuerySchema,
+    ArticlePageSchema,
+    ArticlePatchSchema,
+    ArticleSchema,
+    ArticleWriteSchema,
+)
+
+ns = Namespace("articles", description="Question pages: 文章")
+
+INVALID = {400: "Invalid parameters or body."}
+WRITE_ERRORS = {400: "Invalid body.", 404: "No such article.", 412: "If-Match is stale.",
+                415: "The body is not JSON."}
+
+
+def visible_article(article_id: str) -> dict:
+    """The article, unless it does not exist or is a draft the caller may not see."""
+    article = current_services().store.get("articles", article_id)
+    if article is None or (article["status"] == "draft" and not g.get("role")):
+        raise NotFound(f"no article with id '{article_id}'")
+    return article
+
+
+def list_articles(args: dict, **fixed):
+    """The article collection for list endpoints (shared by topics/{slug}/articles)."""
+    if args.get("status") == "draft":
+        require_role(write=False)
+    query = ArticleQuery(
+        topic=fixed.get("topic", args.get("topic")),
+        region=args.get("region"),
+        category=args.get("category"),
+        tag=args.get("tag"),
+        status=args.get("status"),
+        published_after=args.get("published_after"),
+        published_before=args.get("published_before"),
+        sort=args["sort"],
+        include_drafts=bool(g.get("role")),
+    )
+    matches = current_services().catalog.articles(query)
+    start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
+    items = [
+        dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]
+    ]
+    return collection(items, len(matches), args["page"], args["per_page"], pages)
+
+
+@ns.route("")
+class ArticleList(Resource):
+    @arguments(ArticleListQuerySchema)
+    @response(ArticlePageSchema, description="A page of articles.")
+    @other_responses(INVALID)
+    def get(self, args):
+        """List articles: filters, sort, sparse fields, pagination."""
+        return list_articles(args)
+
+    @authenticated()
+    @body(ArticleCreateSchema)
+    @response(ArticleSchema, 201, "Created; Location names it.")
+    @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON."})
+    def post(self, data):
+        """Create an article."""
+        article = current_services().article_writes.create(data)
+        created = json_response(dump_article(article), 201)
+        created.headers["Location"] = ns_url(article["id"])
+        return created
+
+
+def ns_url(article_id: str) -> str:
+    return f"{request.url_root}api/v1/articles/{article_id}"
+
+
+@ns.route("/<string:article_id>")
+@ns.param("article_id", "Article id")
+class ArticleItem(Resource):
+    @arguments(ArticleGetQuerySchema)
+    @response(ArticleSchema, description="The article; ETag for conditional requests.")
+    @other_responses({304: "Not modified (If-None-Match).", 404: "No such article.", **INVALID})
+    def get(self, args, article_id):
+        """One article, with `?fields=` and `?formats=html,text`."""
+        article = visible_article(article_id)
+        payload = article_bytes(article, args.get("fields"), args.get("formats"))
+        return conditional(payload, article["version"])
+
+    @authenticated()
+    @body(ArticleWriteSchema)
+    @response(ArticleSchema, description="Replaced.")
+    @other_responses(WRITE_ERRORS)
+    def put(self, data, article_id):
+        """Replace an article (send If-Match to avoid overwriting a newer version)."""
+        return written(current_services().article_writes.replace(article_id, data, if_match_version()))
+
+    @authenticated()
+    @body(ArticlePatchSchema)
+    @response(ArticleSchema, description="Patched.")
+    @other_responses(WRITE_ERRORS)
+    def patch(self, data, article_id):
+        """Change some fields of an article; null topics/regions/summary re-derive them."""
+        if not data:
+            raise ApiProblem(400, "The patch changes nothing: give at least one field.")
+        return written(current_services().article_writes.patch(article_id, data, if_match_version()))
+
+    @authenticated()
+    @ns.response(204, "Deleted.")
+    @other_responses({404: "No such article.", 412: "If-Match is stale."})
+    def delete(self, article_id):
+        """Delete an article."""
+        current_services().article_writes.delete(article_id, if_match_version())
+        return "", 204
+
+
+def written(article: dict):
+    payload = article_bytes(article)
+    return json_response_bytes(payload, headers={"ETag": etag_for(article["version"], payload)})

@@ -1,0 +1,141 @@
+"""Declarative endpoint decorators: parse, document and answer in one place.
+
+Each decorator both does its job at request time and records it in the
+Swagger document, from the same marshmallow schema.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import orjson
+from flask import Response, current_app, g, request
+from flask_restx import Namespace
+from marshmallow import Schema, ValidationError
+
+from .openapi import registry
+from .problems import ApiProblem, validation_problem
+from .responses import json_response
+from .schemas import ProblemSchema
+
+# Only its documentation decorators are used; they are namespace-agnostic.
+_doc = Namespace("docs")
+
+
+def arguments(schema_cls: type[Schema]):
+    """Load the query string with `schema_cls`; unknown parameters are a 400."""
+    schema = schema_cls()
+
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                loaded = schema.load(_query_dict())
+            except ValidationError as exc:
+                raise validation_problem(exc.messages, "query parameters") from None
+            return f(*args, loaded, **kwargs)
+
+        return _doc.doc(params=registry.query_params(schema_cls))(wrapper)
+
+    return decorator
+
+
+def _query_dict() -> dict:
+    data = {}
+    for name, values in request.args.lists():
+        if len(values) > 1:
+            raise ApiProblem(400, f"Query parameter '{name}' is given {len(values)} times.",
+                             {name: ["Give it once."]}, title="Validation failed")
+        data[name] = values[0]
+    return data
+
+
+def body(schema_cls: type[Schema]):
+    """Load a JSON object body with `schema_cls`; unknown fields are named in the 400."""
+    schema = schema_cls()
+
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                loaded = schema.load(json_body())
+            except ValidationError as exc:
+                raise validation_problem(exc.messages, "body") from None
+            return f(*args, loaded, **kwargs)
+
+        return _doc.expect(registry.model(schema_cls))(wrapper)
+
+    return decorator
+
+
+def json_body() -> dict:
+    if request.mimetype != "application/json":
+        raise ApiProblem(415, f"Send the body as application/json, not '{request.mimetype or 'nothing'}'.")
+    raw = request.get_data(cache=True)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiProblem(400, f"The body is not valid JSON in UTF-8: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "The body must be a JSON object.")
+    return data
+
+
+def response(schema_cls: type[Schema], status: int = 200, description: str = "OK"):
+    """Dump what the handler returns with `schema_cls` (a Response passes through)."""
+    schema = schema_cls()
+
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            result = f(*args, **kwargs)
+            if isinstance(result, Response):
+                return result
+            return json_response(schema.dump(result), status)
+
+        return _doc.response(status, description, registry.model(schema_cls))(wrapper)
+
+    return decorator
+
+
+def other_responses(responses: dict[int, str]):
+    """Document the problem responses an endpoint can give."""
+    problem_model = registry.model(ProblemSchema)
+
+    def decorator(f):
+        for status, description in responses.items():
+            f = _doc.response(status, description, problem_model)(f)
+        return f
+
+    return decorator
+
+
+def authenticated(write: bool = True):
+    """Require a key: any key to read drafts, a read-write key to write."""
+
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            require_role(write)
+            return f(*args, **kwargs)
+
+        wrapper = _doc.doc(security="bearer")(wrapper)
+        return other_responses({401: "No key, or an unknown key.", 403: "A read-only key."})(wrapper)
+
+    return decorator
+
+
+def require_role(write: bool) -> str:
+    role = g.get("role")
+    if role is None:
+        raise ApiProblem(
+            401, "This needs an API key: send 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    if write and role != "write":
+        raise ApiProblem(403, "This key is read-only; writing needs a read-write key.")
+    return role
+
+
+def current_services():
+    return current_app.extensions["service"]

@@ -1,0 +1,37 @@
+"""/healthz and /readyz: for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, Resource
+
+from .decorators import current_services, other_responses, response
+from .problems import ApiProblem
+from .schemas import HealthSchema, ReadinessSchema
+
+ns = Namespace("ops", description="Operations")
+
+
+@ns.route("/healthz")
+class Health(Resource):
+    @response(HealthSchema, description="The process is alive.")
+    def get(self):
+        """Liveness."""
+        return {"status": "ok"}
+
+
+@ns.route("/readyz")
+class Ready(Resource):
+    @response(ReadinessSchema, description="The store is loaded and its indexes built.")
+    @other_responses({503: "Not ready yet."})
+    def get(self):
+        """Readiness."""
+        services = current_services()
+        if not services.ready:
+            raise ApiProblem(503, "The store or its indexes are still loading.")
+        store = services.store
+        return {
+            "status": "ready",
+            "articles": len(store.all("articles")),
+            "topics": len(store.all("topics")),
+            "seq": store.seq,
+        }

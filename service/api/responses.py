@@ -1,0 +1,108 @@
+"""JSON responses: UTF-8 as-is, collection envelopes, validators and caching."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+import orjson
+from flask import Response, g, request
+
+from .problems import ApiProblem
+
+
+def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
+    # orjson writes UTF-8 and never \u-escapes Chinese text.
+    return json_response_bytes(orjson.dumps(data), status, headers)
+
+
+def json_response_bytes(body: bytes, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def cache_headers(response: Response) -> Response:
+    """Public reads may be cached briefly; what a key saw is private."""
+    if g.get("role"):
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.vary.add("Authorization")
+    else:
+        response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+def etag_for(version: int | None, body: bytes) -> str:
+    """A strong validator: the version (for versioned resources), then a
+    digest of these exact bytes (a sparse or rendered representation is
+    different bytes)."""
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    return f'"{digest}"' if version is None else f'"{version}.{digest}"'
+
+
+def conditional(body: bytes, version: int | None = None) -> Response:
+    """200 with an ETag, or 304 when If-None-Match already has it."""
+    etag = etag_for(version, body)
+    wanted = request.headers.get("If-None-Match", "")
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    if etag in tags or "*" in tags:
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    return cache_headers(response)
+
+
+def if_match_version() -> int | None:
+    """The version an If-Match header insists on; None when there is none.
+
+    Any ETag this service gave for the resource starts with its version, so
+    a tag from a sparse or rendered GET works as well as a full one.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            continue  # weak tags never match for If-Match (RFC 9110 13.1.1)
+        version = tag.strip('"').split(".", 1)[0]
+        if version.isdigit():
+            versions.add(int(version))
+    if len(versions) != 1:
+        raise ApiProblem(412, "If-Match names no current version of this resource.")
+    return versions.pop()
+
+
+def page_slice(total: int, page: int, per_page: int) -> tuple[int, int, int]:
+    """(start, end, pages) of one page; a page past the last one is a 400."""
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        raise ApiProblem(
+            400, f"page {page} is past the last page ({pages}).", {"page": [f"At most {pages}."]},
+            title="Validation failed",
+        )
+    start = (page - 1) * per_page
+    return start, start + per_page, pages
+
+
+def collection(items: list, total: int, page: int, per_page: int, pages: int, extra=None) -> Response:
+    """The collection envelope with X-Total-Count and an RFC 8288 Link header."""
+    body = {"items": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
+    if extra:
+        body.update(extra)
+    response = json_response(body, headers={"X-Total-Count": str(total)})
+    links = {"first": 1, "last": pages}
+    if page > 1:
+        links["prev"] = page - 1
+    if page < pages:
+        links["next"] = page + 1
+    args = request.args.to_dict()
+    parts = []
+    for rel, number in links.items():
+        args["page"] = str(number)
+        parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+    response.headers["Link"] = ", ".join(parts)
+    return cache_headers(response)

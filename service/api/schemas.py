@@ -1,0 +1,283 @@
+"""Every request and response shape of the API, one marshmallow schema each.
+
+The Swagger document is generated from these classes (see openapi.py), so
+what the docs say and what the code validates cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+MAX_PAGE = 100_000
+ARTICLE_SORTS = ("-published_at", "published_at", "-views", "title")
+STATUSES = ("published", "draft")
+
+
+class IsoDate(fields.Date):
+    """A publication date; records keep it as its ISO 8601 text (2025-04-19)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, str) or value is None else value.isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+
+class Timestamp(fields.String):
+    """A full UTC timestamp kept as its ISO 8601 text."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"format": "date-time"}, **kwargs)
+
+
+def comma_list(choices=None, max_items=20, **kwargs):
+    """A comma-separated query parameter, validated item by item."""
+    return CommaList(choices=choices, max_items=max_items, **kwargs)
+
+
+class CommaList(fields.Field):
+    def __init__(self, choices=None, max_items=20, **kwargs):
+        self.choices = tuple(choices) if choices else None
+        self.max_items = max_items
+        metadata = {"type": "string", "description": kwargs.pop("description", "")}
+        if self.choices:
+            metadata["description"] += f" Comma-separated, any of: {', '.join(self.choices)}."
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid string.")
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items:
+            raise ValidationError("Give at least one value.")
+        if len(items) > self.max_items:
+            raise ValidationError(f"At most {self.max_items} values.")
+        if self.choices:
+            unknown = [item for item in items if item not in self.choices]
+            if unknown:
+                raise ValidationError(
+                    f"Unknown value(s): {', '.join(unknown)}; choose from {', '.join(self.choices)}."
+                )
+        return list(dict.fromkeys(items))
+
+
+# -- shared --------------------------------------------------------------
+
+
+class ProblemSchema(Schema):
+    """RFC 7807 problem document: every 4xx and 5xx response has this shape."""
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"example": "Validation failed"})
+    status = fields.Integer(required=True, metadata={"example": 400})
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages per offending field or parameter."},
+    )
+    request_id = fields.String()
+
+
+class PageMetaSchema(Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(1, MAX_PAGE), metadata={"description": "From 1."}
+    )
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+# -- topics ---------------------------------------------------------------
+
+
+class TopicRefSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class TopicSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    parent = fields.String(allow_none=True, required=True)
+    keywords = fields.List(fields.String(), required=True)
+    article_count = fields.Integer(
+        required=True, metadata={"description": "Published articles carrying this topic."}
+    )
+
+
+class TopicWriteSchema(Schema):
+    """Body of PUT (and, with slug, POST) for a topic."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    parent = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(SLUG_PATTERN)
+    )
+    keywords = fields.List(
+        fields.String(validate=validate.Length(1, 30)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+
+
+class TopicCreateSchema(TopicWriteSchema):
+    slug = fields.String(
+        required=True,
+        validate=validate.Regexp(SLUG_PATTERN, error="Lower-case ASCII letters, digits and '-'."),
+    )
+
+
+class TopicPageSchema(Schema):
+    items = fields.List(fields.Nested(TopicSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+# -- articles -------------------------------------------------------------
+
+
+class ArticleSchema(Schema):
+    """One question page."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True, metadata={"description": "The question."})
+    answer = fields.String(
+        allow_none=True, required=True, metadata={"description": "Short direct answer, or null."}
+    )
+    summary = fields.String(required=True, metadata={"description": "Plain text, <= 120 chars."})
+    body = fields.String(required=True, metadata={"description": "Markdown source."})
+    body_html = fields.String(metadata={"description": "Sanitised HTML; with formats=html."})
+    body_text = fields.String(metadata={"description": "Plain text; with formats=text."})
+    category = fields.String(required=True)
+    topics = fields.List(fields.Nested(TopicRefSchema), required=True)
+    tags = fields.List(fields.String(), required=True)
+    regions = fields.List(fields.String(), required=True)
+    disclaimer = fields.String(required=True)
+    published_at = IsoDate(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    version = fields.Integer(required=True)
+    views = fields.Integer(required=True)
+
+
+ARTICLE_FIELDS = tuple(ArticleSchema().fields)
+
+
+class ArticleWriteSchema(Schema):
+    """Body of PUT for an article (POST adds an optional id; PATCH makes all optional)."""
+
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    answer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    summary = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=120),
+        metadata={"description": "Derived from the body when omitted."},
+    )
+    body = fields.String(required=True, validate=validate.Length(1, 100_000))
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 30))
+    topics = fields.List(
+        fields.String(validate=validate.Regexp(SLUG_PATTERN)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={"description": "Topic slugs; assigned from the text when omitted or null."},
+    )
+    tags = fields.List(
+        fields.String(validate=validate.Length(1, 30)),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
+    regions = fields.List(
+        fields.String(validate=validate.Length(1, 30)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "Places; recognised in the text when omitted or null."},
+    )
+    disclaimer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    published_at = IsoDate(load_default=None, allow_none=True)
+    status = fields.String(load_default="published", validate=validate.OneOf(STATUSES))
+
+
+class ArticleCreateSchema(ArticleWriteSchema):
+    id = fields.String(
+        validate=validate.Regexp(ID_PATTERN, error="Lower-case ASCII letters, digits, '-' and '_'."),
+        metadata={"description": "Optional; generated when omitted."},
+    )
+
+
+class ArticleListQuerySchema(PageQuerySchema):
+    topic = fields.String(validate=validate.Length(1, 64), metadata={"description": "Topic slug."})
+    region = fields.String(validate=validate.Length(1, 30), metadata={"description": "e.g. 广州, 江西"})
+    category = fields.String(validate=validate.Length(1, 30))
+    tag = fields.String(validate=validate.Length(1, 30))
+    status = fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "draft needs a key."}
+    )
+    published_after = IsoDate(metadata={"description": "Inclusive."})
+    published_before = IsoDate(metadata={"description": "Inclusive."})
+    sort = fields.String(load_default="-published_at", validate=validate.OneOf(ARTICLE_SORTS))
+    fields_ = comma_list(
+        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
+    )
+    formats = comma_list(("html", "text"), description="Rendered bodies to add.")
+
+    @validates_schema
+    def _dates_in_order(self, data, **kwargs):
+        after, before = data.get("published_after"), data.get("published_before")
+        if after and before and after > before:
+            raise ValidationError("published_after is later than published_before.", "published_after")
+
+
+class ArticleGetQuerySchema(Schema):
+    fields_ = comma_list(
+        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
+    )
+    formats = comma_list(("html", "text"), description="Rendered bodies to add.")
+
+
+class ArticlePageSchema(Schema):
+    items = fields.List(fields.Nested(ArticleSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+# -- operations -----------------------------------------------------------
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadinessSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ready"})
+    articles = fields.Integer(required=True)
+    topics = fields.Integer(required=True)
+    seq = fields.Integer(required=True, metadata={"description": "Last change applied."})
+
+
+def patch_schema(write_schema: type[Schema], name: str) -> type[Schema]:
+    """The PATCH shape of a write schema: the same fields, none required and
+    none defaulted, so a missing field means 'leave as it is'."""
+    patched = {}
+    for field_name, field in write_schema._declared_fields.items():
+        field = copy.deepcopy(field)
+        field.required = False
+        field.load_default = missing
+        patched[field_name] = field
+    return Schema.from_dict(patched, name=name)
+
+
+ArticlePatchSchema = patch_schema(ArticleWriteSchema, "ArticlePatchSchema")
+TopicPatchSchema = patch_schema(TopicWriteSchema, "TopicPatchSchema")

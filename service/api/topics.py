@@ -1,0 +1,115 @@
+"""/api/v1/topics: the taxonomy, with article counts."""
+
+from __future__ import annotations
+
+import orjson
+from flask import request
+from flask_restx import Namespace, Resource
+
+from ..domain.errors import NotFound
+from .articles import list_articles
+from .decorators import arguments, authenticated, body, current_services, other_responses, response
+from .problems import ApiProblem
+from .responses import collection, conditional, json_response, page_slice
+from .schemas import (
+    ArticleListQuerySchema,
+    ArticlePageSchema,
+    PageQuerySchema,
+    TopicCreateSchema,
+    TopicPageSchema,
+    TopicPatchSchema,
+    TopicSchema,
+    TopicWriteSchema,
+)
+
+ns = Namespace("topics", description="Topics: 主题")
+
+_topic = TopicSchema()
+
+
+def shown(topic: dict) -> dict:
+    return _topic.dump({**topic, "article_count": current_services().catalog.topic_count(topic["slug"])})
+
+
+def existing(slug: str) -> dict:
+    topic = current_services().store.get("topics", slug)
+    if topic is None:
+        raise NotFound(f"no topic with slug '{slug}'")
+    return topic
+
+
+@ns.route("")
+class TopicList(Resource):
+    @arguments(PageQuerySchema)
+    @response(TopicPageSchema, description="Topics, parents before their children.")
+    @other_responses({400: "Invalid parameters."})
+    def get(self, args):
+        """List topics with their article counts."""
+        topics = sorted(current_services().store.all("topics").values(), key=_family_order)
+        start, end, pages = page_slice(len(topics), args["page"], args["per_page"])
+        items = [shown(t) for t in topics[start:end]]
+        return collection(items, len(topics), args["page"], args["per_page"], pages)
+
+    @authenticated()
+    @body(TopicCreateSchema)
+    @response(TopicSchema, 201, "Created; Location names it.")
+    @other_responses({400: "Invalid body.", 409: "The slug exists.", 415: "The body is not JSON."})
+    def post(self, data):
+        """Create a topic."""
+        topic = current_services().topic_writes.create(data)
+        created = json_response(shown(topic), 201)
+        created.headers["Location"] = f"{request.url_root}api/v1/topics/{topic['slug']}"
+        return created
+
+
+def _family_order(topic: dict):
+    return (topic.get("parent") or topic["slug"], topic.get("parent") is not None, topic["slug"])
+
+
+@ns.route("/<string:slug>")
+@ns.param("slug", "Topic slug")
+class TopicItem(Resource):
+    @response(TopicSchema, description="The topic; ETag for conditional requests.")
+    @other_responses({304: "Not modified (If-None-Match).", 404: "No such topic."})
+    def get(self, slug):
+        """One topic."""
+        data = shown(existing(slug))
+        return conditional(orjson.dumps(data))
+
+    @authenticated()
+    @body(TopicWriteSchema)
+    @response(TopicSchema, description="Replaced.")
+    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON."})
+    def put(self, data, slug):
+        """Replace a topic."""
+        return shown(current_services().topic_writes.replace(slug, data))
+
+    @authenticated()
+    @body(TopicPatchSchema)
+    @response(TopicSchema, description="Patched.")
+    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON."})
+    def patch(self, data, slug):
+        """Change some fields of a topic."""
+        if not data:
+            raise ApiProblem(400, "The patch changes nothing: give at least one field.")
+        return shown(current_services().topic_writes.patch(slug, data))
+
+    @authenticated()
+    @ns.response(204, "Deleted.")
+    @other_responses({404: "No such topic.", 409: "Articles or child topics use it."})
+    def delete(self, slug):
+        """Delete a topic no article uses."""
+        current_services().topic_writes.delete(slug)
+        return "", 204
+
+
+@ns.route("/<string:slug>/articles")
+@ns.param("slug", "Topic slug")
+class TopicArticles(Resource):
+    @arguments(ArticleListQuerySchema)
+    @response(ArticlePageSchema, description="A page of the topic's articles.")
+    @other_responses({400: "Invalid parameters.", 404: "No such topic."})
+    def get(self, args, slug):
+        """The articles of a topic (same parameters as the article list)."""
+        existing(slug)
+        return list_articles(args, topic=slug)

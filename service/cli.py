@@ -1,0 +1,117 @@
+"""Command-line tools: flask --app service db upgrade|check, export, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .domain import migrate
+from .domain.records import check_document
+from .domain.snapshot import SCHEMA_VERSION, StoreError, read_document
+
+db = AppGroup("db", help="The JSON store: migrate and check.")
+
+
+def _services():
+    return current_app.extensions["service"]
+
+
+def _fail(message: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply pending migrations (a copy of the old snapshot is kept)."""
+    services = _services()
+    path = services.store.snapshot_path
+    try:
+        before = read_document(path)["schema_version"] if path.exists() else None
+        services.open()
+    except StoreError as exc:
+        _fail(str(exc))
+    if before is None:
+        click.echo(f"created {path} at schema version {SCHEMA_VERSION}")
+    elif before == SCHEMA_VERSION:
+        click.echo(f"{path} is at schema version {SCHEMA_VERSION}; nothing to do")
+    else:
+        click.echo(f"upgraded {path} from schema version {before} to {SCHEMA_VERSION} "
+                   f"(old copy: snapshot.v{before}.json)")
+
+
+@db.command("check")
+def db_check():
+    """Validate every record of the store against the schemas."""
+    try:
+        services = _services().open()
+    except StoreError as exc:
+        _fail(str(exc))
+    problems = check_document(services.store.document())
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in {services.store.data_dir}")
+    store = services.store
+    click.echo(f"ok: {len(store.all('articles'))} articles, {len(store.all('topics'))} topics, "
+               f"seq {store.seq}, schema version {SCHEMA_VERSION}")
+
+
+@click.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+def export(output):
+    """Write a JSON backup of the whole store to OUTPUT (default: stdout)."""
+    doc = _services().open().store.document()
+    data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    if output == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        Path(output).write_bytes(data)
+        click.echo(f"wrote {len(doc['articles'])} articles and {len(doc['topics'])} topics to {output}",
+                   err=True)
+
+
+@click.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def import_(source):
+    """Load a JSON backup (as made by export) into the store, record by record.
+
+    Every record is validated first; nothing is written unless all are valid.
+    Records are written through the journal, so running workers see them.
+    """
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        _fail(f"{source}: not valid JSON ({exc})")
+    if not isinstance(doc, dict):
+        _fail(f"{source}: expected a JSON object with 'articles' and 'topics'")
+    version = doc.get("schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        _fail(f"{source}: schema version {version} is newer than this service knows ({SCHEMA_VERSION})")
+    try:
+        doc = migrate.upgrade({"schema_version": version, **doc})
+    except (StoreError, KeyError, TypeError) as exc:
+        _fail(f"{source}: cannot migrate from schema version {version} ({exc})")
+    problems = check_document(doc)
+    if problems:
+        for problem in problems:
+            click.echo(f"{source}: {problem}", err=True)
+        _fail(f"{source}: {len(problems)} invalid record(s); nothing imported")
+    store = _services().open().store
+    for kind, key in (("topics", "slug"), ("articles", "id")):
+        for record in doc.get(kind, []):
+            store.write(kind, record[key], lambda current, record=record: record)
+    click.echo(f"imported {len(doc.get('articles', []))} articles and {len(doc.get('topics', []))} topics")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db)
+    app.cli.add_command(export)
+    app.cli.add_command(import_, "import")
+

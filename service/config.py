@@ -1,0 +1,19 @@
+"""Configuration from the environment, with defaults that run out of the box."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def from_env(env=os.environ) -> dict:
+    return {
+        "DATA_DIR": env.get("DATA_DIR", str(ROOT / "var" / "data")),
+        "SEEDS_DIR": env.get("SEEDS_DIR", str(ROOT / "seeds")),
+        "API_KEYS": env.get("API_KEYS", ""),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+        "CORS_ORIGINS": env.get("CORS_ORIGINS", "*"),
+        "COMPACT_BYTES": int(env.get("COMPACT_BYTES", 8 * 1024 * 1024)),
+    }

@@ -1,0 +1,118 @@
+"""Creating, replacing, patching and deleting articles.
+
+Derived fields are filled here, once, on every write: the summary from the
+body when none is given, topics from the text unless an editor chose them,
+regions from the text unless given. Version checks run inside the store's
+write lock, so a stale writer in another process cannot overwrite.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+
+from .errors import Conflict, Invalid, NotFound, PreconditionFailed
+from .markdown import excerpt
+from .store import Store, utcnow
+
+DEFAULT_DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
+DEFAULT_CATEGORY = "健康新闻"
+# Fields derived from the text unless an editor sets them.
+DERIVED = ("summary", "topics", "regions")
+
+
+class ArticleWrites:
+    def __init__(self, store: Store, assign_topics: Callable, find_regions: Callable):
+        self.store = store
+        self._assign_topics = assign_topics
+        self._find_regions = find_regions
+
+    def create(self, data: dict) -> dict:
+        article_id = data.pop("id", None) or uuid.uuid4().hex[:16]
+
+        def decide(current):
+            if current is not None:
+                raise Conflict(f"an article with id '{article_id}' exists", {"id": ["already exists"]})
+            now = utcnow()
+            record = self._complete({**data, "id": article_id})
+            record.update(created_at=now, updated_at=now, version=1, views=0)
+            return record
+
+        return self.store.write("articles", article_id, decide)
+
+    def replace(self, article_id: str, data: dict, if_match: int | None = None) -> dict:
+        def decide(current):
+            current = self._existing(article_id, current, if_match)
+            record = self._complete({**data, "id": article_id})
+            return self._bump(current, record)
+
+        return self.store.write("articles", article_id, decide)
+
+    def patch(self, article_id: str, changes: dict, if_match: int | None = None) -> dict:
+        def decide(current):
+            current = self._existing(article_id, current, if_match)
+            merged = {**current, **changes}
+            for field in DERIVED:
+                if field not in changes and current.get(f"{field}_auto"):
+                    merged[field] = None  # derived before: derive again from the new text
+            return self._bump(current, self._complete(merged))
+
+        return self.store.write("articles", article_id, decide)
+
+    def delete(self, article_id: str, if_match: int | None = None) -> None:
+        def decide(current):
+            self._existing(article_id, current, if_match)
+            return None
+
+        self.store.write("articles", article_id, decide)
+
+    # -- helpers ---------------------------------------------------------
+
+    @staticmethod
+    def _existing(article_id: str, current: dict | None, if_match: int | None) -> dict:
+        if current is None:
+            raise NotFound(f"no article with id '{article_id}'")
+        if if_match is not None and if_match != current["version"]:
+            raise PreconditionFailed(
+                f"article '{article_id}' is at version {current['version']}, not {if_match}"
+            )
+        return current
+
+    @staticmethod
+    def _bump(current: dict, record: dict) -> dict:
+        record.update(
+            created_at=current["created_at"],
+            updated_at=utcnow(),
+            version=current["version"] + 1,
+            views=current.get("views", 0),
+        )
+        return record
+
+    def _complete(self, data: dict) -> dict:
+        """Fill defaults and derive what was left empty; check topic slugs."""
+        record = dict(data)
+        record.setdefault("answer", None)
+        record.setdefault("tags", [])
+        record.setdefault("related_curated", [])
+        record["category"] = record.get("category") or DEFAULT_CATEGORY
+        record["disclaimer"] = record.get("disclaimer") or DEFAULT_DISCLAIMER
+        record["status"] = record.get("status") or "published"
+        published = record.get("published_at") or date.today()
+        record["published_at"] = published if isinstance(published, str) else published.isoformat()
+        record["summary_auto"] = not record.get("summary")
+        if record["summary_auto"]:
+            record["summary"] = excerpt(record["body"])
+        record["topics_auto"] = record.get("topics") is None
+        if record["topics_auto"]:
+            taxonomy = list(self.store.all("topics").values())
+            record["topics"] = self._assign_topics(record["title"], record["body"], taxonomy)
+        else:
+            unknown = [slug for slug in record["topics"] if self.store.get("topics", slug) is None]
+            if unknown:
+                raise Invalid("unknown topics", {"topics": [f"no topic '{s}'" for s in unknown]})
+            record["topics"] = list(dict.fromkeys(record["topics"]))
+        record["regions_auto"] = record.get("regions") is None
+        if record["regions_auto"]:
+            record["regions"] = self._find_regions(record["title"], record["body"])
+        return record

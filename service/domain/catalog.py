@@ -1,0 +1,88 @@
+"""Article listings and topic counts: derived from the store, never stored.
+
+Sorted orders are computed once and reused until an article changes (in any
+process: the store tells us), so a list request filters a ready order
+instead of sorting the whole collection.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .store import Store
+
+SORTS = {
+    "-published_at": (lambda a: (a.get("published_at") or "", a["id"]), True),
+    "published_at": (lambda a: (a.get("published_at") or "", a["id"]), False),
+    "-views": (lambda a: (a.get("views", 0), a.get("published_at") or "", a["id"]), True),
+    "title": (lambda a: (a["title"], a["id"]), False),
+}
+
+
+@dataclass
+class ArticleQuery:
+    topic: str | None = None
+    region: str | None = None
+    category: str | None = None
+    tag: str | None = None
+    status: str | None = None
+    published_after: str | None = None
+    published_before: str | None = None
+    sort: str = "-published_at"
+    include_drafts: bool = False
+
+
+class Catalog:
+    def __init__(self, store: Store, normalise_region: Callable[[str], str | None]):
+        self.store = store
+        self._normalise_region = normalise_region
+        self._orders: dict[str, list[dict]] = {}
+        self._topic_counts: Counter | None = None
+        store.subscribe(self._on_change)
+
+    def _on_change(self, kind, key, old, new) -> None:
+        if kind == "articles":
+            self._orders.clear()
+            self._topic_counts = None
+
+    def _order(self, sort: str) -> list[dict]:
+        order = self._orders.get(sort)
+        if order is None:
+            key, reverse = SORTS[sort]
+            order = sorted(self.store.all("articles").values(), key=key, reverse=reverse)
+            self._orders[sort] = order
+        return order
+
+    def articles(self, query: ArticleQuery) -> list[dict]:
+        """Every article matching the query, in the requested order."""
+        tests = []
+        if not query.include_drafts:
+            tests.append(lambda a: a["status"] == "published")
+        if query.status:
+            tests.append(lambda a: a["status"] == query.status)
+        if query.topic:
+            tests.append(lambda a: query.topic in a["topics"])
+        if query.region:
+            region = self._normalise_region(query.region) or query.region
+            tests.append(lambda a: region in a["regions"])
+        if query.category:
+            tests.append(lambda a: a["category"] == query.category)
+        if query.tag:
+            tests.append(lambda a: query.tag in a["tags"])
+        if query.published_after:
+            tests.append(lambda a: (a.get("published_at") or "") >= query.published_after)
+        if query.published_before:
+            tests.append(lambda a: (a.get("published_at") or "") <= query.published_before)
+        return [a for a in self._order(query.sort) if all(test(a) for test in tests)]
+
+    def topic_count(self, slug: str) -> int:
+        """Published articles that carry this topic."""
+        if self._topic_counts is None:
+            counts: Counter = Counter()
+            for article in self.store.all("articles").values():
+                if article["status"] == "published":
+                    counts.update(article["topics"])
+            self._topic_counts = counts
+        return self._topic_counts[slug]

@@ -1,0 +1,36 @@
+"""The first store: the committed dataset in seeds/, as a snapshot document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from .snapshot import COLLECTIONS, SCHEMA_VERSION
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def seed_document(seeds_dir: Path = SEEDS_DIR) -> dict:
+    """seeds/topics.json and seeds/articles.json as a snapshot at seq 0.
+
+    Timestamps the seeds leave out are taken from the publication date, so a
+    fresh store is the same on every machine.
+    """
+    doc = {"schema_version": SCHEMA_VERSION, "seq": 0}
+    doc.update({name: [] for name in COLLECTIONS})
+    for name in ("topics", "articles"):
+        path = Path(seeds_dir) / f"{name}.json"
+        if path.exists():
+            data = orjson.loads(path.read_bytes())
+            doc["schema_version"] = data.get("schema_version", SCHEMA_VERSION)
+            doc[name] = data[name]
+    for article in doc["articles"]:
+        stamp = f"{article['published_at']}T00:00:00.000Z"
+        article.setdefault("created_at", stamp)
+        article.setdefault("updated_at", stamp)
+        article.setdefault("version", 1)
+        article.setdefault("views", 0)
+        for field in ("summary", "topics", "regions"):
+            article.setdefault(f"{field}_auto", True)
+    return doc

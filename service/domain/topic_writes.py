@@ -1,0 +1,76 @@
+"""Creating, replacing, patching and deleting topics.
+
+A topic's parent must exist and be top-level (one level of nesting); a topic
+still carried by articles, or a parent of others, cannot be deleted.
+"""
+
+from __future__ import annotations
+
+from .errors import Conflict, Invalid, NotFound
+from .store import Store
+
+
+class TopicWrites:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def create(self, data: dict) -> dict:
+        slug = data["slug"]
+
+        def decide(current):
+            if current is not None:
+                raise Conflict(f"a topic with slug '{slug}' exists", {"slug": ["already exists"]})
+            return self._checked(data)
+
+        return self.store.write("topics", slug, decide)
+
+    def replace(self, slug: str, data: dict) -> dict:
+        def decide(current):
+            self._existing(slug, current)
+            return self._checked({**data, "slug": slug})
+
+        return self.store.write("topics", slug, decide)
+
+    def patch(self, slug: str, changes: dict) -> dict:
+        def decide(current):
+            current = self._existing(slug, current)
+            return self._checked({**current, **changes, "slug": slug})
+
+        return self.store.write("topics", slug, decide)
+
+    def delete(self, slug: str) -> None:
+        def decide(current):
+            self._existing(slug, current)
+            users = sum(1 for a in self.store.all("articles").values() if slug in a["topics"])
+            if users:
+                raise Conflict(f"topic '{slug}' is used by {users} articles; reassign them first")
+            children = [t["slug"] for t in self.store.all("topics").values() if t.get("parent") == slug]
+            if children:
+                raise Conflict(f"topic '{slug}' is the parent of {', '.join(sorted(children))}")
+            return None
+
+        self.store.write("topics", slug, decide)
+
+    @staticmethod
+    def _existing(slug: str, current: dict | None) -> dict:
+        if current is None:
+            raise NotFound(f"no topic with slug '{slug}'")
+        return current
+
+    def _checked(self, data: dict) -> dict:
+        record = {"description": "", "parent": None, "keywords": [], **data}
+        parent = record["parent"]
+        if parent is not None:
+            found = self.store.get("topics", parent)
+            if parent == record["slug"]:
+                raise Invalid("a topic cannot be its own parent", {"parent": ["is the topic itself"]})
+            if found is None:
+                raise Invalid("unknown parent", {"parent": [f"no topic '{parent}'"]})
+            if found.get("parent"):
+                raise Invalid("one level of nesting", {"parent": [f"'{parent}' has a parent itself"]})
+            has_children = any(
+                t.get("parent") == record["slug"] for t in self.store.all("topics").values()
+            )
+            if has_children:
+                raise Invalid("one level of nesting", {"parent": ["this topic has children of its own"]})
+        return record

@@ -1,0 +1,227 @@
+"""Articles through the HTTP API: every endpoint, success and failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import READ, WRITE
+
+DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
+
+
+def new_article(client, **fields):
+    body = {"title": "广州医保卡丢了怎么办", "body": "## 一、补办\n\n1. 到天河区医保中心\n2. 带身份证", **fields}
+    response = client.post("/api/v1/articles", json=body, headers=WRITE)
+    assert response.status_code == 201, response.get_json()
+    return response
+
+
+def test_create_returns_201_location_and_derived_fields(client):
+    response = new_article(client, id="gz-card-lost")
+    article = response.get_json()
+    assert response.headers["Location"].endswith("/api/v1/articles/gz-card-lost")
+    assert article["version"] == 1 and article["views"] == 0
+    assert article["disclaimer"] == DISCLAIMER
+    assert article["summary"].startswith("一、补办") and len(article["summary"]) <= 120
+    assert article["status"] == "published" and article["category"] == "健康新闻"
+    assert "广州" in article["regions"]
+    assert {"slug", "name"} <= set(article["topics"][0])
+    fetched = client.get("/api/v1/articles/gz-card-lost")
+    assert fetched.status_code == 200 and fetched.get_json() == article
+
+
+def test_chinese_is_sent_as_is(client):
+    new_article(client, id="utf8")
+    raw = client.get("/api/v1/articles/utf8").get_data()
+    assert "广州医保卡".encode() in raw and b"\\u" not in raw
+
+
+def test_conditional_get_and_cache_control(client):
+    new_article(client, id="etag")
+    first = client.get("/api/v1/articles/etag")
+    etag = first.headers["ETag"]
+    assert etag.startswith('"1.') and "public" in first.headers["Cache-Control"]
+    again = client.get("/api/v1/articles/etag", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag and not again.data
+    sparse = client.get("/api/v1/articles/etag?fields=title")
+    assert sparse.headers["ETag"] != etag
+
+
+def test_if_match_guards_writes(client):
+    new_article(client, id="guarded")
+    etag = client.get("/api/v1/articles/guarded").headers["ETag"]
+    ok = client.patch("/api/v1/articles/guarded", json={"answer": "可以补办"},
+                      headers={**WRITE, "If-Match": etag})
+    assert ok.status_code == 200 and ok.get_json()["version"] == 2
+    stale = client.patch("/api/v1/articles/guarded", json={"answer": "不行"},
+                         headers={**WRITE, "If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.headers["Content-Type"] == "application/problem+json"
+    assert client.get("/api/v1/articles/guarded").get_json()["answer"] == "可以补办"
+    assert client.delete("/api/v1/articles/guarded", headers={**WRITE, "If-Match": etag}).status_code == 412
+
+
+def test_put_replaces_and_patch_rederives(client):
+    new_article(client, id="put-me", summary="手写摘要", tags=["补办"])
+    replaced = client.put("/api/v1/articles/put-me", json={"title": "江西抚州医保报销", "body": "继续缴费"},
+                          headers=WRITE)
+    body = replaced.get_json()
+    assert replaced.status_code == 200 and body["version"] == 2
+    assert body["tags"] == [] and body["summary"] == "继续缴费" and "抚州" in body["regions"]
+    patched = client.patch("/api/v1/articles/put-me", json={"body": "新的正文,讲异地就医备案"},
+                           headers=WRITE).get_json()
+    assert patched["summary"] == "新的正文,讲异地就医备案"  # derived summary follows the body
+    assert patched["title"] == "江西抚州医保报销"
+
+
+def test_editor_topics_override_and_unknown_topic_is_rejected(client):
+    slug = client.get("/api/v1/topics").get_json()["items"][0]["slug"]
+    article = new_article(client, id="chosen", topics=[slug]).get_json()
+    assert [t["slug"] for t in article["topics"]] == [slug]
+    patched = client.patch("/api/v1/articles/chosen", json={"title": "婴儿医保怎么办"}, headers=WRITE)
+    assert [t["slug"] for t in patched.get_json()["topics"]] == [slug]  # chosen topics stay
+    bad = client.patch("/api/v1/articles/chosen", json={"topics": ["no-such-topic"]}, headers=WRITE)
+    assert bad.status_code == 400 and "topics" in bad.get_json()["errors"]
+
+
+def test_delete(client):
+    new_article(client, id="gone")
+    assert client.delete("/api/v1/articles/gone", headers=WRITE).status_code == 204
+    missing = client.get("/api/v1/articles/gone")
+    assert missing.status_code == 404 and missing.get_json()["status"] == 404
+    assert client.delete("/api/v1/articles/gone", headers=WRITE).status_code == 404
+
+
+def test_formats_render_safe_html_and_text(client):
+    body = "## 一、标题\n\n- **要点** <script>alert(1)</script>\n\n[x](javascript:alert(1))"
+    new_article(client, id="fmt", body=body)
+    article = client.get("/api/v1/articles/fmt?formats=html,text").get_json()
+    assert "<h2>一、标题</h2>" in article["body_html"] and "<strong>要点</strong>" in article["body_html"]
+    assert "<script" not in article["body_html"] and "href=\"javascript" not in article["body_html"]
+    assert article["body_text"].splitlines()[0] == "一、标题"
+    plain = client.get("/api/v1/articles/fmt").get_json()
+    assert "body_html" not in plain and "body_text" not in plain
+
+
+def test_sparse_fieldsets(client):
+    new_article(client, id="sparse")
+    assert client.get("/api/v1/articles/sparse?fields=id,title").get_json() == {
+        "id": "sparse", "title": "广州医保卡丢了怎么办"}
+    bad = client.get("/api/v1/articles/sparse?fields=id,nope")
+    assert bad.status_code == 400 and "fields" in bad.get_json()["errors"]
+
+
+def test_drafts_are_visible_only_with_a_key(client):
+    new_article(client, id="draft1", status="draft")
+    assert client.get("/api/v1/articles/draft1").status_code == 404
+    assert client.get("/api/v1/articles/draft1", headers=READ).status_code == 200
+    public = client.get("/api/v1/articles?per_page=100").get_json()["items"]
+    assert "draft1" not in {a["id"] for a in public}
+    drafts = client.get("/api/v1/articles?status=draft", headers=READ).get_json()["items"]
+    assert [a["id"] for a in drafts] == ["draft1"]
+    assert client.get("/api/v1/articles?status=draft").status_code == 401
+    cached = client.get("/api/v1/articles/draft1", headers=READ)
+    assert "private" in cached.headers["Cache-Control"]
+
+
+def test_list_pagination_meta_and_links(client):
+    for i in range(5):
+        new_article(client, id=f"p{i}", published_at=f"2025-01-0{i + 1}", tags=["翻页"])
+    response = client.get("/api/v1/articles?tag=翻页&per_page=2&page=2")
+    body = response.get_json()
+    assert [a["id"] for a in body["items"]] == ["p2", "p1"]
+    assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
+    assert response.headers["X-Total-Count"] == "5"
+    link = response.headers["Link"]
+    for rel, page in (("first", 1), ("prev", 1), ("next", 3), ("last", 3)):
+        assert f'page={page}>; rel="{rel}"' in link
+    assert client.get("/api/v1/articles?tag=翻页&per_page=2&page=4").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["page=0", "per_page=0", "per_page=101", "page=abc", "sort=views",
+                                   "published_after=2025-13-01", "status=deleted", "bogus=1",
+                                   "page=1&page=2", "published_after=2025-05-01&published_before=2025-01-01"])
+def test_list_rejects_bad_parameters(client, query):
+    response = client.get(f"/api/v1/articles?{query}")
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["title"] == "Validation failed" and problem["errors"]
+
+
+def test_list_filters_and_sorts(client):
+    new_article(client, id="f1", title="抚州职工医保", body="江西抚州", published_at="2025-03-01",
+                category="政策", tags=["t"])
+    new_article(client, id="f2", title="广州居民医保", body="广州", published_at="2025-04-01", tags=["t"])
+    def ids(query):
+        return [a["id"] for a in client.get(f"/api/v1/articles?tag=t&{query}").get_json()["items"]]
+    assert ids("region=江西") == ["f1"] and ids("region=抚州市") == ["f1"]
+    assert ids("category=政策") == ["f1"]
+    assert ids("published_after=2025-03-15") == ["f2"]
+    assert ids("published_before=2025-03-01") == ["f1"]
+    assert ids("sort=published_at") == ["f1", "f2"]
+    assert ids("sort=title") == sorted(["f1", "f2"], key=lambda i: {"f1": "抚州职工医保", "f2": "广州居民医保"}[i])
+
+
+def test_writes_need_a_key_and_read_only_keys_cannot_write(client):
+    body = {"title": "t", "body": "b"}
+    none = client.post("/api/v1/articles", json=body)
+    assert none.status_code == 401 and "Bearer" in none.headers["WWW-Authenticate"]
+    wrong = client.post("/api/v1/articles", json=body, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    read_only = client.post("/api/v1/articles", json=body, headers=READ)
+    assert read_only.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"body": "no title"}, "title"),
+        ({"title": "", "body": "b"}, "title"),
+        ({"title": "t" * 201, "body": "b"}, "title"),
+        ({"title": "t", "body": "b", "colour": "red"}, "colour"),
+        ({"title": "t", "body": "b", "status": "archived"}, "status"),
+        ({"title": "t", "body": "b", "id": "../etc/passwd"}, "id"),
+        ({"title": "t", "body": "b", "published_at": "yesterday"}, "published_at"),
+        ({"title": "t", "body": "b", "tags": ["x"] * 21}, "tags"),
+        ({"title": 5, "body": "b"}, "title"),
+    ],
+)
+def test_create_names_each_bad_field(client, payload, field):
+    response = client.post("/api/v1/articles", json=payload, headers=WRITE)
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert field in problem["errors"] and field in problem["detail"]
+
+
+def test_duplicate_id_is_a_conflict(client):
+    new_article(client, id="twice")
+    again = client.post("/api/v1/articles", json={"id": "twice", "title": "t", "body": "b"}, headers=WRITE)
+    assert again.status_code == 409
+
+
+def test_body_must_be_a_json_object(client):
+    not_json = client.post("/api/v1/articles", data="title=x", headers={**WRITE, "Content-Type": "text/plain"})
+    assert not_json.status_code == 415
+    broken = client.post("/api/v1/articles", data=b'{"title": ', headers={**WRITE, "Content-Type": "application/json"})
+    assert broken.status_code == 400 and "JSON" in broken.get_json()["detail"]
+    array = client.post("/api/v1/articles", json=["x"], headers=WRITE)
+    assert array.status_code == 400
+    bad_utf8 = client.post("/api/v1/articles", data=b'{"title": "\xff", "body": "b"}',
+                           headers={**WRITE, "Content-Type": "application/json"})
+    assert bad_utf8.status_code == 400
+    empty_patch = client.patch("/api/v1/articles/anything", json={}, headers=WRITE)
+    assert empty_patch.status_code == 400
+
+
+def test_errors_for_unknown_routes_and_methods_are_problems(client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    wrong_method = client.post("/api/v1/articles/some-id", json={}, headers=WRITE)
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["status"] == 405
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32

@@ -1,0 +1,87 @@
+"""The real service under gunicorn with several workers: every worker sees
+every acknowledged write, writes survive restarts and SIGKILL, and concurrent
+writers through different workers lose nothing."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.server import Server
+
+KEY = {"Authorization": "Bearer test-write-key"}
+
+
+@pytest.fixture
+def server(tmp_path):
+    with Server(tmp_path / "data", workers=3) as running:
+        yield running
+
+
+def fresh_get(url: str) -> requests.Response:
+    # A new connection each time, so requests spread over the workers.
+    with requests.Session() as session:
+        return session.get(url, headers={"Connection": "close"}, timeout=10)
+
+
+
+def test_every_worker_sees_every_acknowledged_write(server):
+    writer = requests.Session()
+    created = writer.post(server.url + "/api/v1/articles", headers=KEY, timeout=10,
+                          json={"id": "seen-everywhere", "title": "佛山医保怎么交", "body": "正文"})
+    assert created.status_code == 201
+    url = server.url + "/api/v1/articles/seen-everywhere"
+    with ThreadPoolExecutor(8) as pool:
+        reads = list(pool.map(lambda _: fresh_get(url), range(60)))
+    assert all(r.status_code == 200 for r in reads)
+    assert {r.json()["version"] for r in reads} == {1}
+    patched = writer.patch(url, json={"answer": "线上缴费"}, headers=KEY, timeout=10)
+    assert patched.status_code == 200
+    with ThreadPoolExecutor(8) as pool:
+        reads = list(pool.map(lambda _: fresh_get(url), range(60)))
+    assert {r.json()["answer"] for r in reads} == {"线上缴费"}
+    writer.delete(url, headers=KEY, timeout=10)
+    with ThreadPoolExecutor(8) as pool:
+        assert {r.status_code for r in pool.map(lambda _: fresh_get(url), range(30))} == {404}
+
+
+def test_writes_survive_a_restart(tmp_path):
+    data = tmp_path / "data"
+    with Server(data, workers=2) as first:
+        created = requests.post(first.url + "/api/v1/articles", headers=KEY, timeout=10,
+                                json={"id": "kept", "title": "重启以后还在吗", "body": "在"})
+        assert created.status_code == 201
+    with Server(data, workers=2) as second:
+        assert requests.get(second.url + "/api/v1/articles/kept", timeout=10).json()["title"] == "重启以后还在吗"
+
+
+def test_sigkill_right_after_201_loses_nothing(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data, workers=2).start()
+    try:
+        created = requests.post(server.url + "/api/v1/articles", headers=KEY, timeout=10,
+                                json={"id": "acked", "title": "确认过的写入", "body": "不能丢"})
+        assert created.status_code == 201
+    finally:
+        server.kill()
+    with Server(data, workers=2) as again:
+        assert requests.get(again.url + "/api/v1/articles/acked", timeout=10).status_code == 200
+
+
+def test_concurrent_patches_through_all_workers_lose_nothing(server):
+    requests.post(server.url + "/api/v1/articles", headers=KEY, timeout=10,
+                  json={"id": "contended", "title": "并发写", "body": "0"})
+    url = server.url + "/api/v1/articles/contended"
+    writers, patches = 6, 15
+
+    def write(n):
+        with requests.Session() as session:
+            return [session.patch(url, json={"body": f"writer {n} patch {i}"}, headers=KEY, timeout=30).status_code
+                    for i in range(patches)]
+
+    with ThreadPoolExecutor(writers) as pool:
+        statuses = [s for batch in pool.map(write, range(writers)) for s in batch]
+    assert statuses == [200] * (writers * patches)
+    assert fresh_get(url).json()["version"] == 1 + writers * patches
