@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import orjson
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .domain import migrate
 from .domain.records import check_document
@@ -63,6 +63,7 @@ def db_check():
 
 
 @click.command("export")
+@with_appcontext
 @click.argument("output", type=click.Path(dir_okay=False, allow_dash=True), default="-")
 def export(output):
     """Write a JSON backup of the whole store to OUTPUT (default: stdout)."""
@@ -77,6 +78,7 @@ def export(output):
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 def import_(source):
     """Load a JSON backup (as made by export) into the store, record by record.

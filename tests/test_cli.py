@@ -1,0 +1,76 @@
+"""flask --app service db upgrade | db check | export | import."""
+
+from __future__ import annotations
+
+import orjson
+
+from service import create_app
+from service.domain.snapshot import SCHEMA_VERSION
+
+
+def cli_app(data_dir):
+    return create_app({"DATA_DIR": str(data_dir), "API_KEYS": "k"})
+
+
+def test_db_upgrade_creates_then_migrates(tmp_path):
+    fresh = cli_app(tmp_path / "fresh").test_cli_runner().invoke(args=["db", "upgrade"])
+    assert fresh.exit_code == 0 and f"at schema version {SCHEMA_VERSION}" in fresh.output
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "snapshot.json").write_bytes(orjson.dumps({
+        "schema_version": 1, "seq": 0, "topics": [],
+        "articles": [{"id": "a", "title": "t", "date": "2025-01-01", "topics": []}],
+    }))
+    result = cli_app(old).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
+    assert (old / "snapshot.v1.json").exists()
+    again = cli_app(old).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert "nothing to do" in again.output
+
+
+def test_db_upgrade_refuses_a_newer_store(tmp_path):
+    (tmp_path / "snapshot.json").write_bytes(orjson.dumps({"schema_version": 99, "seq": 0}))
+    result = cli_app(tmp_path).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "snapshot.json" in result.output and "99" in result.output
+
+
+def test_db_check_passes_on_seeds_and_names_bad_records(app, runner):
+    ok = runner.invoke(args=["db", "check"])
+    assert ok.exit_code == 0 and ok.output.startswith("ok:")
+    store = app.extensions["service"].store
+    store.write("articles", "broken", lambda current: {"id": "broken", "title": "", "topics": ["nope"]})
+    bad = runner.invoke(args=["db", "check"])
+    assert bad.exit_code == 1
+    assert "id broken" in bad.output and "title" in bad.output and "no topic 'nope'" in bad.output
+
+
+def test_export_then_import_round_trips(app, runner, client, tmp_path):
+    from tests.conftest import WRITE
+
+    client.post("/api/v1/articles", json={"id": "exported", "title": "导出", "body": "正文"}, headers=WRITE)
+    backup = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    doc = orjson.loads(backup.read_bytes())
+    assert doc["schema_version"] == SCHEMA_VERSION and any(a["id"] == "exported" for a in doc["articles"])
+
+    other = cli_app(tmp_path / "other")
+    result = other.test_cli_runner().invoke(args=["import", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert other.extensions["service"].store.get("articles", "exported")["title"] == "导出"
+
+
+def test_import_rejects_invalid_files_and_writes_nothing(tmp_path):
+    app = cli_app(tmp_path / "data")
+    runner = app.test_cli_runner()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert "not valid JSON" in runner.invoke(args=["import", str(broken)]).output
+    invalid = tmp_path / "invalid.json"
+    invalid.write_bytes(orjson.dumps({"schema_version": SCHEMA_VERSION, "topics": [],
+                                      "articles": [{"id": "x", "title": "t"}]}))
+    result = runner.invoke(args=["import", str(invalid)])
+    assert result.exit_code == 1 and "id x" in result.output and "nothing imported" in result.output
+    assert app.extensions["service"].open().store.get("articles", "x") is None

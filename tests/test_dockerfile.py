@@ -1,0 +1,53 @@
+"""No Docker engine runs here: the Dockerfile is checked by reading it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            rows.append((keyword.upper(), rest.strip()))
+    return rows
+
+
+def test_cmd_runs_gunicorn_with_the_real_config_module():
+    cmd = json.loads(next(rest for keyword, rest in instructions() if keyword == "CMD"))
+    assert cmd[:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
+    copied = " ".join(rest for keyword, rest in instructions() if keyword == "COPY")
+    assert "gunicorn.conf.py" in copied
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    module, _, attribute = config.wsgi_app.partition(":")
+    assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attribute == "app"
+    assert config.preload_app is True
+
+
+def test_image_layout_user_volume_and_healthcheck():
+    rows = instructions()
+    keywords = [keyword for keyword, _ in rows]
+    assert rows[0][0] == "FROM" and "slim" in rows[0][1]
+    copies = [rest for keyword, rest in rows if keyword == "COPY"]
+    assert copies[0].startswith("requirements.txt"), "dependencies before the code"
+    pip = keywords.index("RUN", keywords.index("COPY"))
+    assert "pip install" in rows[pip][1] and pip < keywords.index("COPY", pip)
+    for folder in ("service/", "migrations/", "seeds/"):
+        assert any(c.startswith(folder) for c in copies), folder
+    user = [rest for keyword, rest in rows if keyword == "USER"]
+    assert user and user[-1] not in ("root", "0")
+    env = " ".join(rest for keyword, rest in rows if keyword == "ENV")
+    data_dir = re.search(r"DATA_DIR=(\S+)", env).group(1)
+    assert any(data_dir in rest for keyword, rest in rows if keyword == "VOLUME")
+    health = next(rest for keyword, rest in rows if keyword == "HEALTHCHECK")
+    assert "/healthz" in health
