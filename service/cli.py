@@ -9,10 +9,14 @@ import click
 import orjson
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from tqdm import tqdm
 
 from .domain import migrate
+from .domain.page_import import dataset, import_articles
+from .domain.pages import PageFormatError, build_articles, parse_page
 from .domain.records import check_document
 from .domain.snapshot import SCHEMA_VERSION, StoreError, read_document
+from .domain.topics import load_taxonomy
 
 db = AppGroup("db", help="The JSON store: migrate and check.")
 
@@ -112,8 +116,42 @@ def import_(source):
     click.echo(f"imported {len(doc.get('articles', []))} articles and {len(doc.get('topics', []))} topics")
 
 
+@click.command("import-pages")
+@with_appcontext
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="Write the dataset JSON (as in seeds/articles.json) instead of importing into the store.")
+def import_pages(files, output):
+    """Import seed-format pages (title, answer, body, 相关推荐 cards) as articles.
+
+    Idempotent: ids are stable, and unchanged articles are left alone.
+    """
+    parsed = []
+    try:
+        for path in tqdm(files, desc="parsing", unit="page", file=sys.stderr, disable=None):
+            parsed.append((Path(path).name, parse_page(Path(path).read_text(encoding="utf-8"), source=path)))
+    except PageFormatError as exc:
+        _fail(str(exc))
+    except UnicodeDecodeError as exc:
+        _fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    if output:
+        result = build_articles(parsed, load_taxonomy())
+        Path(output).write_bytes(orjson.dumps(dataset(result.articles), option=orjson.OPT_INDENT_2) + b"\n")
+        click.echo(f"wrote {len(result.articles)} articles to {output}")
+    else:
+        store = _services().open().store
+        result = build_articles(parsed, list(store.all("topics").values()))
+        with tqdm(total=len(result.articles), desc="importing", unit="article", file=sys.stderr,
+                  disable=None) as bar:
+            counts = import_articles(store, result.articles, bar.update)
+        click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+    for what, why in result.skipped:
+        click.echo(f"skipped {what}: {why}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db)
     app.cli.add_command(export)
     app.cli.add_command(import_, "import")
+    app.cli.add_command(import_pages)
 
