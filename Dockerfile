@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/data
 
 WORKDIR /app
-RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 
 # Dependencies first: this layer is reused until requirements.txt changes.
 COPY requirements.txt .
@@ -20,8 +21,8 @@ COPY migrations/ migrations/
 COPY seeds/ seeds/
 COPY service/ service/
 
-RUN mkdir -p /data && chown app:app /data
-USER app
+RUN mkdir -p /data && chown 10001:10001 /data
+USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
 

@@ -7,7 +7,7 @@ PORT ?= 8000
 # A development key so the curl tour can write; set API_KEYS for anything real.
 API_KEYS ?= dev-key
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,16 @@ run: $(BIN)/.runtime
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile
 
+# Browser tests use Debian's Chromium; the script installs it when it can.
 test: lint
+	sh scripts/install-chromium.sh
 	$(BIN)/python -m pytest -q
+
+screenshots: $(BIN)/.dev
+	sh scripts/install-chromium.sh
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 bench: $(BIN)/.dev
 	$(BIN)/python -m bench

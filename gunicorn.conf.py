@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 wsgi_app = "service.wsgi:app"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -12,6 +14,23 @@ worker_class = "sync"
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
-accesslog = "-"
+# Access logs are JSON lines written by the app (with the request id).
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+# prometheus_client's multiprocess mode: every worker writes its metrics to
+# files here and /metrics adds them up. The directory must be empty at start.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if not _metrics_dir:
+    _metrics_dir = tempfile.mkdtemp(prefix="yibao-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+else:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -11,6 +11,8 @@ from . import config as config_module
 from .api import init_api
 from .api.problems import ApiProblem, problem_for
 from .auth import parse_keys, role_of
+from .observability import init_observability, observe_refresh
+from .security import init_security
 from .services import Services
 
 
@@ -30,8 +32,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     @app.before_request
     def _before():
         g.request_id = _request_id()
+        _refuse_nul()
         g.role = _role(keys)
-        services.open().store.refresh()
+        behind = services.open().store.refresh()
+        observe_refresh(behind)
 
     @app.after_request
     def _after(response):
@@ -41,15 +45,24 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_error_handler(Exception, problem_for)
     origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
     CORS(app, origins=origins, expose_headers=["ETag", "Link", "X-Total-Count", "Location",
-                                               "X-Request-ID", "Retry-After"],
+                                               "X-Request-ID", "Retry-After", "X-RateLimit-Limit",
+                                               "X-RateLimit-Remaining", "X-RateLimit-Reset"],
          allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])
 
+    init_security(app)
+    init_observability(app)
     app.add_url_rule("/", "index", lambda: redirect("/docs"))
     init_api(app)
     from .cli import register
 
     register(app)
     return app
+
+
+def _refuse_nul() -> None:
+    """A NUL in a path or query is never meaningful here: say so early."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise ApiProblem(400, "The URL contains a NUL character (%00).")
 
 
 def _request_id() -> str:

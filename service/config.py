@@ -16,4 +16,9 @@ def from_env(env=os.environ) -> dict:
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
         "CORS_ORIGINS": env.get("CORS_ORIGINS", "*"),
         "COMPACT_BYTES": int(env.get("COMPACT_BYTES", 8 * 1024 * 1024)),
+        "RATE_LIMIT": env.get("RATE_LIMIT", "1200 per minute"),
+        "RATE_LIMIT_WRITE": env.get("RATE_LIMIT_WRITE", "120 per minute"),
+        "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE", "memory://"),
+        "RATE_LIMIT_ENABLED": env.get("RATE_LIMIT_ENABLED", "true").lower() not in ("0", "false", "no"),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
     }

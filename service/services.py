@@ -26,6 +26,13 @@ class Services:
         self.topic_writes = TopicWrites(self.store)
         self.ready = False
 
+    def index_sizes(self) -> dict[str, int]:
+        """Entries in each derived structure, for /metrics."""
+        return {
+            "articles": len(self.store.all("articles")),
+            "topics": len(self.store.all("topics")),
+        }
+
     def open(self) -> Services:
         """Load the store (seeding or migrating it first if need be)."""
         if not self.ready:

@@ -20,7 +20,8 @@ def data_dir(tmp_path):
 @pytest.fixture
 def app(data_dir):
     app = create_app(
-        {"DATA_DIR": str(data_dir), "API_KEYS": f"{WRITE_KEY},ro:{READ_KEY}", "TESTING": True}
+        {"DATA_DIR": str(data_dir), "API_KEYS": f"{WRITE_KEY},ro:{READ_KEY}", "TESTING": True,
+         "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute"}
     )
     app.extensions["service"].open()
     return app

@@ -37,6 +37,8 @@ class Server:
             "WEB_CONCURRENCY": str(workers),
             "API_KEYS": keys,
             "LOG_LEVEL": "warning",
+            "RATE_LIMIT": "1000000 per minute",
+            "RATE_LIMIT_WRITE": "1000000 per minute",
             **{k: str(v) for k, v in env.items()},
         }
         self.process: subprocess.Popen | None = None
@@ -44,11 +46,11 @@ class Server:
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT, env=self.env, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log, "wb") as log:  # the child keeps its own copy of the handle
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

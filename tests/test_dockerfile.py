@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +27,14 @@ def test_cmd_runs_gunicorn_with_the_real_config_module():
     assert cmd[:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
     copied = " ".join(rest for keyword, rest in instructions() if keyword == "COPY")
     assert "gunicorn.conf.py" in copied
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
-    config = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config)
-    module, _, attribute = config.wsgi_app.partition(":")
+    # Read the config in its own process: loading it sets up the metrics directory.
+    script = ("import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
+              "print(json.dumps([c['wsgi_app'], c['preload_app'], c['workers'] >= 1]))")
+    shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    wsgi_app, preload, has_workers = json.loads(shown.stdout)
+    module, _, attribute = wsgi_app.partition(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attribute == "app"
-    assert config.preload_app is True
+    assert preload is True and has_workers
 
 
 def test_image_layout_user_volume_and_healthcheck():

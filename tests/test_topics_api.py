@@ -52,9 +52,9 @@ def test_topic_rules(client):
     assert create(client).status_code == 409
     grandchild = client.post("/api/v1/topics", json={"slug": "deeper", "name": "x", "parent": "test-topic"},
                              headers=WRITE)
-    assert grandchild.status_code == 400 and "parent" in grandchild.get_json()["errors"]
+    assert grandchild.status_code == 422 and "parent" in grandchild.get_json()["errors"]
     orphan = client.post("/api/v1/topics", json={"slug": "orphan", "name": "x", "parent": "nope"}, headers=WRITE)
-    assert orphan.status_code == 400
+    assert orphan.status_code == 422
     bad_slug = client.post("/api/v1/topics", json={"slug": "异地", "name": "x"}, headers=WRITE)
     assert bad_slug.status_code == 400 and "slug" in bad_slug.get_json()["errors"]
     client.post("/api/v1/articles", json={"title": "t", "body": "b", "topics": ["test-topic"]}, headers=WRITE)

@@ -53,6 +53,8 @@ def init_api(app: Flask) -> Api:
             }
         },
     )
+    # Errors answer application/problem+json; listing it makes the document say so.
+    api.representations["application/problem+json"] = api.representations["application/json"]
     api.add_namespace(articles.ns, path="/api/v1/articles")
     api.add_namespace(topics.ns, path="/api/v1/topics")
     api.add_namespace(ops.ns, path="")

@@ -16,7 +16,6 @@ from .decorators import (
     require_role,
     response,
 )
-from .problems import ApiProblem
 from .representations import article_bytes, dump_article
 from .responses import (
     collection,
@@ -35,13 +34,15 @@ from .schemas import (
     ArticlePatchSchema,
     ArticleSchema,
     ArticleWriteSchema,
+    SparseArticleSchema,
 )
 
 ns = Namespace("articles", description="Question pages: 文章")
 
 INVALID = {400: "Invalid parameters or body."}
+LISTING = {**INVALID, 401: "status=draft without a key, or an unknown key."}
 WRITE_ERRORS = {400: "Invalid body.", 404: "No such article.", 412: "If-Match is stale.",
-                415: "The body is not JSON."}
+                415: "The body is not JSON.", 422: "Names a topic that does not exist."}
 
 
 def visible_article(article_id: str) -> dict:
@@ -79,7 +80,7 @@ def list_articles(args: dict, **fixed):
 class ArticleList(Resource):
     @arguments(ArticleListQuerySchema)
     @response(ArticlePageSchema, description="A page of articles.")
-    @other_responses(INVALID)
+    @other_responses(LISTING)
     def get(self, args):
         """List articles: filters, sort, sparse fields, pagination."""
         return list_articles(args)
@@ -87,7 +88,8 @@ class ArticleList(Resource):
     @authenticated()
     @body(ArticleCreateSchema)
     @response(ArticleSchema, 201, "Created; Location names it.")
-    @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON."})
+    @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON.",
+                      422: "Names a topic that does not exist."})
     def post(self, data):
         """Create an article."""
         article = current_services().article_writes.create(data)
@@ -104,7 +106,7 @@ def ns_url(article_id: str) -> str:
 @ns.param("article_id", "Article id")
 class ArticleItem(Resource):
     @arguments(ArticleGetQuerySchema)
-    @response(ArticleSchema, description="The article; ETag for conditional requests.")
+    @response(SparseArticleSchema, description="The article (narrowed by ?fields=); ETag for conditional requests.")
     @other_responses({304: "Not modified (If-None-Match).", 404: "No such article.", **INVALID})
     def get(self, args, article_id):
         """One article, with `?fields=` and `?formats=html,text`."""
@@ -126,8 +128,6 @@ class ArticleItem(Resource):
     @other_responses(WRITE_ERRORS)
     def patch(self, data, article_id):
         """Change some fields of an article; null topics/regions/summary re-derive them."""
-        if not data:
-            raise ApiProblem(400, "The patch changes nothing: give at least one field.")
         return written(current_services().article_writes.patch(article_id, data, if_match_version()))
 
     @authenticated()

@@ -13,6 +13,7 @@ from flask import Response, current_app, g, request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
+from ..security import write_limit
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
 from .responses import json_response
@@ -114,13 +115,16 @@ def authenticated(write: bool = True):
     """Require a key: any key to read drafts, a read-write key to write."""
 
     def decorator(f):
+        limited = write_limit(f) if write else f
+
         @wraps(f)
         def wrapper(*args, **kwargs):
             require_role(write)
-            return f(*args, **kwargs)
+            return limited(*args, **kwargs)
 
         wrapper = _doc.doc(security="bearer")(wrapper)
-        return other_responses({401: "No key, or an unknown key.", 403: "A read-only key."})(wrapper)
+        responses = {401: "No key, or an unknown key.", 403: "A read-only key.", 429: "Too many writes."}
+        return other_responses(responses)(wrapper)
 
     return decorator
 

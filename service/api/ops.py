@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from ..observability import metrics_response
 from .decorators import current_services, other_responses, response
 from .problems import ApiProblem
 from .schemas import HealthSchema, ReadinessSchema
@@ -35,3 +36,13 @@ class Ready(Resource):
             "topics": len(store.all("topics")),
             "seq": store.seq,
         }
+
+
+@ns.route("/metrics")
+class Metrics(Resource):
+    @ns.produces(["text/plain"])
+    @ns.response(200, "Prometheus text exposition: request counts and latency per route, journal, indexes.")
+    def get(self):
+        """Prometheus metrics."""
+        services = current_services()
+        return metrics_response(services.index_sizes(), services.store.log.size())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 import orjson
@@ -13,10 +14,15 @@ from ..domain.errors import Conflict, DomainError, Invalid, NotFound, Preconditi
 
 log = logging.getLogger("service.errors")
 
-DOMAIN_STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 400}
-PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# Invalid: well-formed, but names things that do not exist (a topic, a parent): 422.
+DOMAIN_STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
+PHRASES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+    412: "Precondition Failed", 415: "Unsupported Media Type", 422: "Unprocessable Content",
+    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+    507: "Insufficient Storage",
+}
 
 
 class ApiProblem(Exception):
@@ -95,5 +101,9 @@ def problem_for(exc: BaseException) -> Response:
         if retry:
             headers["Retry-After"] = str(retry)
         return problem(exc.code or 500, exc.description or exc.name, exc.name, headers=headers)
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        log.error("store write failed: %s", exc)
+        return problem(507, "The change could not be saved: the server is out of storage. Nothing was "
+                       "written; try again later.", "Insufficient Storage")
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "The server hit an unexpected error; it has been logged.")

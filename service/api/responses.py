@@ -77,13 +77,9 @@ def if_match_version() -> int | None:
 
 
 def page_slice(total: int, page: int, per_page: int) -> tuple[int, int, int]:
-    """(start, end, pages) of one page; a page past the last one is a 400."""
+    """(start, end, pages) of one page. A page past the last one is empty
+    (its Link header still leads back); `page` itself is bounded by the schema."""
     pages = max(1, -(-total // per_page))
-    if page > pages:
-        raise ApiProblem(
-            400, f"page {page} is past the last page ({pages}).", {"page": [f"At most {pages}."]},
-            title="Validation failed",
-        )
     start = (page - 1) * per_page
     return start, start + per_page, pages
 
@@ -96,7 +92,7 @@ def collection(items: list, total: int, page: int, per_page: int, pages: int, ex
     response = json_response(body, headers={"X-Total-Count": str(total)})
     links = {"first": 1, "last": pages}
     if page > 1:
-        links["prev"] = page - 1
+        links["prev"] = min(page - 1, pages)
     if page < pages:
         links["next"] = page + 1
     args = request.args.to_dict()

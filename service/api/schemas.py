@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import copy
 
-from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, validate
+from marshmallow import validate as validate_module
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 MAX_PAGE = 100_000
 ARTICLE_SORTS = ("-published_at", "published_at", "-views", "title")
 STATUSES = ("published", "draft")
+
+
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain a NUL character.")
+
+
+class Text(fields.String):
+    """A string that never carries a NUL character (documented as a pattern)."""
+
+    def __init__(self, *, validate=None, **kwargs):
+        extra = [validate] if callable(validate) else list(validate or [])
+        # A field with a pattern or a fixed set of values excludes NUL already
+        # (and Swagger can document only one pattern).
+        if not any(isinstance(v, (validate_module.Regexp, validate_module.OneOf)) for v in extra):
+            extra.insert(0, NO_NUL)
+        super().__init__(validate=extra, **kwargs)
 
 
 class IsoDate(fields.Date):
@@ -46,6 +62,8 @@ class CommaList(fields.Field):
         metadata = {"type": "string", "description": kwargs.pop("description", "")}
         if self.choices:
             metadata["description"] += f" Comma-separated, any of: {', '.join(self.choices)}."
+            one = "(?:" + "|".join(self.choices) + ")"
+            metadata["pattern"] = f"^ *{one} *(?:, *{one} *)*$"
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -54,7 +72,7 @@ class CommaList(fields.Field):
         items = [item.strip() for item in value.split(",") if item.strip()]
         if not items:
             raise ValidationError("Give at least one value.")
-        if len(items) > self.max_items:
+        if len(items) > self.max_items and not self.choices:
             raise ValidationError(f"At most {self.max_items} values.")
         if self.choices:
             unknown = [item for item in items if item not in self.choices]
@@ -119,20 +137,20 @@ class TopicSchema(Schema):
 class TopicWriteSchema(Schema):
     """Body of PUT (and, with slug, POST) for a topic."""
 
-    name = fields.String(required=True, validate=validate.Length(1, 40))
-    description = fields.String(load_default="", validate=validate.Length(max=500))
-    parent = fields.String(
+    name = Text(required=True, validate=validate.Length(1, 40))
+    description = Text(load_default="", validate=validate.Length(max=500))
+    parent = Text(
         load_default=None, allow_none=True, validate=validate.Regexp(SLUG_PATTERN)
     )
     keywords = fields.List(
-        fields.String(validate=validate.Length(1, 30)),
+        Text(validate=validate.Length(1, 30)),
         load_default=list,
         validate=validate.Length(max=50),
     )
 
 
 class TopicCreateSchema(TopicWriteSchema):
-    slug = fields.String(
+    slug = Text(
         required=True,
         validate=validate.Regexp(SLUG_PATTERN, error="Lower-case ASCII letters, digits and '-'."),
     )
@@ -177,68 +195,63 @@ ARTICLE_FIELDS = tuple(ArticleSchema().fields)
 class ArticleWriteSchema(Schema):
     """Body of PUT for an article (POST adds an optional id; PATCH makes all optional)."""
 
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    answer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    summary = fields.String(
+    title = Text(required=True, validate=validate.Length(1, 200))
+    answer = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    summary = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=120),
         metadata={"description": "Derived from the body when omitted."},
     )
-    body = fields.String(required=True, validate=validate.Length(1, 100_000))
-    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 30))
+    body = Text(required=True, validate=validate.Length(1, 100_000))
+    category = Text(load_default=None, allow_none=True, validate=validate.Length(1, 30))
     topics = fields.List(
-        fields.String(validate=validate.Regexp(SLUG_PATTERN)),
+        Text(validate=validate.Regexp(SLUG_PATTERN)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=10),
         metadata={"description": "Topic slugs; assigned from the text when omitted or null."},
     )
     tags = fields.List(
-        fields.String(validate=validate.Length(1, 30)),
+        Text(validate=validate.Length(1, 30)),
         load_default=list,
         validate=validate.Length(max=20),
     )
     regions = fields.List(
-        fields.String(validate=validate.Length(1, 30)),
+        Text(validate=validate.Length(1, 30)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=20),
         metadata={"description": "Places; recognised in the text when omitted or null."},
     )
-    disclaimer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    disclaimer = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
     published_at = IsoDate(load_default=None, allow_none=True)
-    status = fields.String(load_default="published", validate=validate.OneOf(STATUSES))
+    status = Text(load_default="published", validate=validate.OneOf(STATUSES))
 
 
 class ArticleCreateSchema(ArticleWriteSchema):
-    id = fields.String(
+    id = Text(
         validate=validate.Regexp(ID_PATTERN, error="Lower-case ASCII letters, digits, '-' and '_'."),
         metadata={"description": "Optional; generated when omitted."},
     )
 
 
 class ArticleListQuerySchema(PageQuerySchema):
-    topic = fields.String(validate=validate.Length(1, 64), metadata={"description": "Topic slug."})
-    region = fields.String(validate=validate.Length(1, 30), metadata={"description": "e.g. 广州, 江西"})
-    category = fields.String(validate=validate.Length(1, 30))
-    tag = fields.String(validate=validate.Length(1, 30))
-    status = fields.String(
+    topic = Text(validate=validate.Length(1, 64), metadata={"description": "Topic slug."})
+    region = Text(validate=validate.Length(1, 30), metadata={"description": "e.g. 广州, 江西"})
+    category = Text(validate=validate.Length(1, 30))
+    tag = Text(validate=validate.Length(1, 30))
+    status = Text(
         validate=validate.OneOf(STATUSES), metadata={"description": "draft needs a key."}
     )
     published_after = IsoDate(metadata={"description": "Inclusive."})
     published_before = IsoDate(metadata={"description": "Inclusive."})
-    sort = fields.String(load_default="-published_at", validate=validate.OneOf(ARTICLE_SORTS))
+    sort = Text(load_default="-published_at", validate=validate.OneOf(ARTICLE_SORTS))
+    # published_after later than published_before is an empty range, not an error.
     fields_ = comma_list(
         ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
     )
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
-
-    @validates_schema
-    def _dates_in_order(self, data, **kwargs):
-        after, before = data.get("published_after"), data.get("published_before")
-        if after and before and after > before:
-            raise ValidationError("published_after is later than published_before.", "published_after")
 
 
 class ArticleGetQuerySchema(Schema):
@@ -246,11 +259,6 @@ class ArticleGetQuerySchema(Schema):
         ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
     )
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
-
-
-class ArticlePageSchema(Schema):
-    items = fields.List(fields.Nested(ArticleSchema), required=True)
-    meta = fields.Nested(PageMetaSchema, required=True)
 
 
 # -- operations -----------------------------------------------------------
@@ -267,11 +275,11 @@ class ReadinessSchema(Schema):
     seq = fields.Integer(required=True, metadata={"description": "Last change applied."})
 
 
-def patch_schema(write_schema: type[Schema], name: str) -> type[Schema]:
-    """The PATCH shape of a write schema: the same fields, none required and
-    none defaulted, so a missing field means 'leave as it is'."""
+def optional_fields(schema: type[Schema], name: str) -> type[Schema]:
+    """The same fields, none required and none defaulted: the PATCH shape of a
+    write schema (a missing field means 'leave it'), or a sparse fieldset."""
     patched = {}
-    for field_name, field in write_schema._declared_fields.items():
+    for field_name, field in schema._declared_fields.items():
         field = copy.deepcopy(field)
         field.required = False
         field.load_default = missing
@@ -279,5 +287,16 @@ def patch_schema(write_schema: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(patched, name=name)
 
 
-ArticlePatchSchema = patch_schema(ArticleWriteSchema, "ArticlePatchSchema")
-TopicPatchSchema = patch_schema(TopicWriteSchema, "TopicPatchSchema")
+ArticlePatchSchema = optional_fields(ArticleWriteSchema, "ArticlePatchSchema")
+TopicPatchSchema = optional_fields(TopicWriteSchema, "TopicPatchSchema")
+# What GET answers: an Article, narrowed to the requested fields by ?fields=.
+SparseArticleSchema = optional_fields(ArticleSchema, "SparseArticleSchema")
+
+
+class ArticlePageSchema(Schema):
+    items = fields.List(
+        fields.Nested(SparseArticleSchema),
+        required=True,
+        metadata={"description": "Articles; every field of Article unless ?fields= narrows them."},
+    )
+    meta = fields.Nested(PageMetaSchema, required=True)

@@ -9,7 +9,6 @@ from flask_restx import Namespace, Resource
 from ..domain.errors import NotFound
 from .articles import list_articles
 from .decorators import arguments, authenticated, body, current_services, other_responses, response
-from .problems import ApiProblem
 from .responses import collection, conditional, json_response, page_slice
 from .schemas import (
     ArticleListQuerySchema,
@@ -25,6 +24,7 @@ from .schemas import (
 ns = Namespace("topics", description="Topics: 主题")
 
 _topic = TopicSchema()
+PARENT_RULE = "The parent does not exist, or the nesting would pass one level."
 
 
 def shown(topic: dict) -> dict:
@@ -53,7 +53,8 @@ class TopicList(Resource):
     @authenticated()
     @body(TopicCreateSchema)
     @response(TopicSchema, 201, "Created; Location names it.")
-    @other_responses({400: "Invalid body.", 409: "The slug exists.", 415: "The body is not JSON."})
+    @other_responses({400: "Invalid body.", 409: "The slug exists.", 415: "The body is not JSON.",
+                      422: PARENT_RULE})
     def post(self, data):
         """Create a topic."""
         topic = current_services().topic_writes.create(data)
@@ -79,7 +80,8 @@ class TopicItem(Resource):
     @authenticated()
     @body(TopicWriteSchema)
     @response(TopicSchema, description="Replaced.")
-    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON."})
+    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON.",
+                      422: PARENT_RULE})
     def put(self, data, slug):
         """Replace a topic."""
         return shown(current_services().topic_writes.replace(slug, data))
@@ -87,11 +89,10 @@ class TopicItem(Resource):
     @authenticated()
     @body(TopicPatchSchema)
     @response(TopicSchema, description="Patched.")
-    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON."})
+    @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON.",
+                      422: PARENT_RULE})
     def patch(self, data, slug):
         """Change some fields of a topic."""
-        if not data:
-            raise ApiProblem(400, "The patch changes nothing: give at least one field.")
         return shown(current_services().topic_writes.patch(slug, data))
 
     @authenticated()
@@ -108,7 +109,7 @@ class TopicItem(Resource):
 class TopicArticles(Resource):
     @arguments(ArticleListQuerySchema)
     @response(ArticlePageSchema, description="A page of the topic's articles.")
-    @other_responses({400: "Invalid parameters.", 404: "No such topic."})
+    @other_responses({400: "Invalid parameters.", 401: "status=draft without a key.", 404: "No such topic."})
     def get(self, args, slug):
         """The articles of a topic (same parameters as the article list)."""
         existing(slug)

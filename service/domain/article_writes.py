@@ -50,6 +50,9 @@ class ArticleWrites:
         return self.store.write("articles", article_id, decide)
 
     def patch(self, article_id: str, changes: dict, if_match: int | None = None) -> dict:
+        if not changes:  # nothing to change: no write, no new version
+            return self._existing(article_id, self.store.get("articles", article_id), if_match)
+
         def decide(current):
             current = self._existing(article_id, current, if_match)
             merged = {**current, **changes}

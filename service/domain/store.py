@@ -12,6 +12,7 @@ Listeners (search index, recommender, counts) are told of every change as
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from .snapshot import (
     write_document,
 )
 
+log = logging.getLogger("service.store")
 Listener = Callable[[str, str, dict | None, dict | None], None]
 SNAPSHOT = "snapshot.json"
 
@@ -131,9 +133,11 @@ class Store:
         doc.update({name: list(records.values()) for name, records in self._data.items()})
         return doc
 
-    def refresh(self) -> None:
-        """Replay what other processes appended since we last looked."""
+    def refresh(self) -> int:
+        """Replay what other processes appended since we last looked;
+        returns how many changes that was."""
         with self._mutex:
+            applied = 0
             changes, position, replaced = self.log.read_new(self._position)
             if replaced or self._position is None:
                 base = changes[0].get("base", 0) if changes and "base" in changes[0] else 0
@@ -144,7 +148,9 @@ class Store:
                 if "base" in change or change["seq"] <= self.seq:
                     continue
                 self._apply(change)
+                applied += 1
             self._position = position
+            return applied
 
     def _reload_snapshot(self) -> None:
         doc = read_document(self.snapshot_path)
@@ -203,7 +209,14 @@ class Store:
             self.log.append(change)
             self.refresh()
             if self.log.size() > self.compact_bytes:
-                self._compact_locked()
+                try:
+                    self._compact_locked()
+                except OSError:
+                    # The change is durable in the journal already; folding
+                    # it into a snapshot can wait for the next write.
+                    log.exception("compaction failed; the journal keeps growing until it succeeds")
+                    self._position = None
+                    self.refresh()
             return new
 
     def compact(self) -> None:

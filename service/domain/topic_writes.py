@@ -32,6 +32,9 @@ class TopicWrites:
         return self.store.write("topics", slug, decide)
 
     def patch(self, slug: str, changes: dict) -> dict:
+        if not changes:  # nothing to change: no write
+            return self._existing(slug, self.store.get("topics", slug))
+
         def decide(current):
             current = self._existing(slug, current)
             return self._checked({**current, **changes, "slug": slug})
