@@ -30,6 +30,15 @@ else:
     os.makedirs(_metrics_dir, exist_ok=True)
 
 
+def post_fork(server, worker):
+    # Threads do not survive fork: each worker starts its own event flushers.
+    worker.app.wsgi().extensions["service"].start_background()
+
+
+def worker_exit(server, worker):
+    worker.app.wsgi().extensions["service"].close()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -21,4 +21,7 @@ def from_env(env=os.environ) -> dict:
         "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE", "memory://"),
         "RATE_LIMIT_ENABLED": env.get("RATE_LIMIT_ENABLED", "true").lower() not in ("0", "false", "no"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        "RATE_LIMIT_VIEWS": env.get("RATE_LIMIT_VIEWS", "60 per minute"),
+        "TRENDING_HALF_LIFE_HOURS": float(env.get("TRENDING_HALF_LIFE_HOURS", 24)),
+        "HOT_HALF_LIFE_HOURS": float(env.get("HOT_HALF_LIFE_HOURS", 72)),
     }

@@ -33,6 +33,12 @@ limiter = Limiter(key_func=client_identity, headers_enabled=True)
 write_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_WRITE"], scope="writes")
 
 
+# Page views are public: each client may count only so many, per article.
+views_limit = limiter.limit(
+    lambda: current_app.config["RATE_LIMIT_VIEWS"], key_func=lambda: f"{client_identity()}:{request.path}"
+)
+
+
 def init_security(app: Flask) -> None:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]

@@ -6,36 +6,84 @@ from pathlib import Path
 
 from .domain.article_writes import ArticleWrites
 from .domain.catalog import Catalog
+from .domain.event_counter import EventCounter
+from .domain.for_you import ForYou
+from .domain.hot_searches import HotRules, HotSearches
 from .domain.regions import find_regions, normalise_region
+from .domain.related import Related
+from .domain.search_index import SearchIndex
 from .domain.seeds import seed_document
 from .domain.store import Store
 from .domain.topic_writes import TopicWrites
 from .domain.topics import assign_topics
+from .domain.trending import Trending
 
 
 class Services:
     def __init__(self, config: dict):
+        self.config = config
         seeds_dir = Path(config["SEEDS_DIR"])
         self.store = Store(
             Path(config["DATA_DIR"]),
             seed=lambda: seed_document(seeds_dir),
             compact_bytes=config["COMPACT_BYTES"],
         )
-        self.catalog = Catalog(self.store, normalise_region)
+        self.catalog = Catalog(self.store, normalise_region, self.view_count)
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions)
         self.topic_writes = TopicWrites(self.store)
+        self.hot_rules = HotRules(self.store)
+        self.search = SearchIndex()
+        self.store.subscribe(self._index_change)
         self.ready = False
+
+    def open(self) -> Services:
+        """Load the store (seeding or migrating it first if need be), then
+        build what is derived from it: search index, related lists, counters."""
+        if self.ready:
+            return self
+        store, config = self.store, self.config
+        store.open()
+        articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
+        self.search.build(articles().values())
+        self.related = Related(articles, lambda: {t["slug"]: t["name"] for t in store.all("topics").values()})
+        self.related.build()
+        store.subscribe(self.related.on_change)
+        self.views = EventCounter(store.data_dir, "views")
+        self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
+        self.views.subscribe(self.trending.on_views)
+        self.searches = EventCounter(store.data_dir, "searches")
+        self.hot = HotSearches(self.searches, store, config["HOT_HALF_LIFE_HOURS"])
+        self.for_you = ForYou(self.related, self.trending, articles)
+        self.ready = True
+        return self
+
+    def start_background(self) -> None:
+        """In each serving process: publish counted events every few seconds."""
+        self.views.start()
+        self.searches.start()
+
+    def close(self) -> None:
+        """Flush what is counted but not yet written (a worker exiting)."""
+        if self.ready:
+            self.views.close()
+            self.searches.close()
+
+    def view_count(self, article_id: str) -> int:
+        return self.views.total(article_id) if self.ready else 0
+
+    def _index_change(self, kind: str, key: str, old: dict | None, new: dict | None) -> None:
+        if kind != "articles" or not self.ready:
+            return  # before open() the whole index is built in one go
+        if new is None:
+            self.search.remove(key)
+        else:
+            self.search.upsert(new)
 
     def index_sizes(self) -> dict[str, int]:
         """Entries in each derived structure, for /metrics."""
         return {
             "articles": len(self.store.all("articles")),
             "topics": len(self.store.all("topics")),
+            "search_bytes": self.search.nbytes(),
+            "related_bytes": self.related.nbytes(),
         }
-
-    def open(self) -> Services:
-        """Load the store (seeding or migrating it first if need be)."""
-        if not self.ready:
-            self.store.open()
-            self.ready = True
-        return self

@@ -4,6 +4,7 @@ writers through different workers lose nothing."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -85,3 +86,46 @@ def test_concurrent_patches_through_all_workers_lose_nothing(server):
         statuses = [s for batch in pool.map(write, range(writers)) for s in batch]
     assert statuses == [200] * (writers * patches)
     assert fresh_get(url).json()["version"] == 1 + writers * patches
+
+
+def eventually(check, seconds: float = 20.0):
+    """Poll until check() is truthy: counts travel between workers every ~2 s."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_searches_and_views_through_any_worker_count_everywhere_and_survive_restart(tmp_path):
+    data = tmp_path / "data"
+    with Server(data, workers=3) as server:
+        def search(_):
+            with requests.Session() as session:
+                return session.get(server.url + "/api/v1/search", params={"q": "佛山惠民保"},
+                                   headers={"Connection": "close"}, timeout=10).status_code
+
+        def view(_):
+            with requests.Session() as session:
+                return session.post(server.url + "/api/v1/articles/e9231330f69d2e16/views",
+                                    headers={"Connection": "close"}, timeout=10).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            assert set(pool.map(search, range(12))) == {200}
+            assert set(pool.map(view, range(9))) == {202}
+
+        def hot_count():
+            items = fresh_get(server.url + "/api/v1/search/hot").json()["items"]
+            return items and items[0]["query"] == "佛山惠民保" and items[0]["count"] == 12
+
+        def trending_leads():
+            items = fresh_get(server.url + "/api/v1/recommendations/trending").json()["items"]
+            views = fresh_get(server.url + "/api/v1/articles/e9231330f69d2e16").json()["views"]
+            return items and items[0]["id"] == "e9231330f69d2e16" and views == 9
+
+        assert eventually(hot_count), fresh_get(server.url + "/api/v1/search/hot").json()
+        assert eventually(trending_leads)
+    with Server(data, workers=2) as again:
+        assert fresh_get(again.url + "/api/v1/search/hot").json()["items"][0]["count"] == 12
+        assert fresh_get(again.url + "/api/v1/articles/e9231330f69d2e16").json()["views"] == 9

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_restx import Api
 
-from . import articles, ops, topics
+from . import articles, ops, recommendations, search, topics
 from .openapi import registry
 from .problems import problem_for
 
@@ -57,6 +57,8 @@ def init_api(app: Flask) -> Api:
     api.representations["application/problem+json"] = api.representations["application/json"]
     api.add_namespace(articles.ns, path="/api/v1/articles")
     api.add_namespace(topics.ns, path="/api/v1/topics")
+    api.add_namespace(search.ns, path="/api/v1/search")
+    api.add_namespace(recommendations.ns, path="/api/v1/recommendations")
     api.add_namespace(ops.ns, path="")
     api.models.update(registry.models)
     return api

@@ -7,6 +7,7 @@ from flask_restx import Namespace, Resource
 
 from ..domain.catalog import ArticleQuery
 from ..domain.errors import NotFound
+from ..security import views_limit
 from .decorators import (
     arguments,
     authenticated,
@@ -16,8 +17,9 @@ from .decorators import (
     require_role,
     response,
 )
-from .representations import article_bytes, dump_article
+from .representations import article_bytes, dump_article, related_cards
 from .responses import (
+    cache_headers,
     collection,
     conditional,
     etag_for,
@@ -34,7 +36,10 @@ from .schemas import (
     ArticlePatchSchema,
     ArticleSchema,
     ArticleWriteSchema,
+    CardListSchema,
+    RelatedQuerySchema,
     SparseArticleSchema,
+    ViewRecordedSchema,
 )
 
 ns = Namespace("articles", description="Question pages: 文章")
@@ -111,7 +116,7 @@ class ArticleItem(Resource):
     def get(self, args, article_id):
         """One article, with `?fields=` and `?formats=html,text`."""
         article = visible_article(article_id)
-        payload = article_bytes(article, args.get("fields"), args.get("formats"))
+        payload = article_bytes(article, args.get("fields"), args.get("formats"), args.get("include"))
         return conditional(payload, article["version"])
 
     @authenticated()
@@ -142,3 +147,29 @@ class ArticleItem(Resource):
 def written(article: dict):
     payload = article_bytes(article)
     return json_response_bytes(payload, headers={"ETag": etag_for(article["version"], payload)})
+
+
+@ns.route("/<string:article_id>/related")
+@ns.param("article_id", "Article id")
+class ArticleRelated(Resource):
+    @arguments(RelatedQuerySchema)
+    @response(CardListSchema, description="相关推荐: cards best first, each with its reasons.")
+    @other_responses({400: "Invalid limit.", 404: "No such article."})
+    def get(self, args, article_id):
+        """The 相关推荐 list: related articles, and why each is there."""
+        visible_article(article_id)
+        return cache_headers(json_response({"items": related_cards(article_id, args["limit"])}))
+
+
+@ns.route("/<string:article_id>/views")
+@ns.param("article_id", "Article id")
+class ArticleViews(Resource):
+    @views_limit
+    @response(ViewRecordedSchema, 202, "Counted (published to every worker within seconds).")
+    @other_responses({404: "No such article.", 429: "Too many views from this client."})
+    def post(self, article_id):
+        """Record a page view (public, rate-limited per client)."""
+        article = visible_article(article_id)
+        services = current_services()
+        services.views.record(article["id"])
+        return json_response({"id": article["id"], "views": services.view_count(article["id"])}, 202)

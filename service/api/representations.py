@@ -12,9 +12,10 @@ from .schemas import ArticleSchema
 _full = ArticleSchema()
 
 
-def dump_article(article: dict, fields=None, formats=None) -> dict:
-    topics = current_services().store.all("topics")
-    shown = dict(article)
+def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
+    services = current_services()
+    topics = services.store.all("topics")
+    shown = dict(article, views=services.view_count(article["id"]))
     shown["topics"] = [
         {"slug": slug, "name": topics[slug]["name"] if slug in topics else slug}
         for slug in article["topics"]
@@ -25,11 +26,39 @@ def dump_article(article: dict, fields=None, formats=None) -> dict:
         shown["body_html"] = to_html(article["body"])
     if "text" in formats:
         shown["body_text"] = to_text(article["body"])
+    include = include or ()
+    if "related" in include:
+        shown["related"] = related_cards(article["id"], 20)
+    if "hot" in include:
+        shown["hot"] = services.hot.top(10)
     dumped = _full.dump(shown)
     if fields:
         dumped = {name: dumped[name] for name in fields if name in dumped}
     return dumped
 
 
-def article_bytes(article: dict, fields=None, formats=None) -> bytes:
-    return orjson.dumps(dump_article(article, fields, formats))
+def article_bytes(article: dict, fields=None, formats=None, include=None) -> bytes:
+    return orjson.dumps(dump_article(article, fields, formats, include))
+
+
+def as_card(article: dict, score: float, reasons: list[str]) -> dict:
+    return {
+        "id": article["id"], "title": article["title"], "summary": article["summary"],
+        "category": article["category"], "published_at": article["published_at"],
+        "score": score, "reasons": reasons,
+    }
+
+
+def cards(scored: list[dict]) -> list[dict]:
+    """[{id, score, reasons}] as cards; anything no longer published is left out."""
+    articles = current_services().store.all("articles")
+    out = []
+    for item in scored:
+        article = articles.get(item["id"])
+        if article is not None and article["status"] == "published":
+            out.append(as_card(article, item["score"], item["reasons"]))
+    return out
+
+
+def related_cards(article_id: str, limit: int) -> list[dict]:
+    return cards(current_services().related.related(article_id, limit))

@@ -70,7 +70,7 @@ class CommaList(fields.Field):
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
         items = [item.strip() for item in value.split(",") if item.strip()]
-        if not items:
+        if not items and self.choices:
             raise ValidationError("Give at least one value.")
         if len(items) > self.max_items and not self.choices:
             raise ValidationError(f"At most {self.max_items} values.")
@@ -161,6 +161,31 @@ class TopicPageSchema(Schema):
     meta = fields.Nested(PageMetaSchema, required=True)
 
 
+# -- cards: 相关推荐, trending, for-you, and 大家都在搜 ------------------------
+
+
+class CardSchema(Schema):
+    """An article as a recommendation card, with why it is there."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    category = fields.String(required=True)
+    published_at = IsoDate(required=True)
+    score = fields.Float(required=True)
+    reasons = fields.List(fields.String(), required=True, metadata={"example": ["同属「异地就医」", "都在讲 备案"]})
+
+
+class CardListSchema(Schema):
+    items = fields.List(fields.Nested(CardSchema), required=True)
+
+
+class HotSearchSchema(Schema):
+    query = fields.String(required=True)
+    count = fields.Integer(required=True, metadata={"description": "Searches counted (0 for a new pin)."})
+    pinned = fields.Boolean(required=True)
+
+
 # -- articles -------------------------------------------------------------
 
 
@@ -187,6 +212,8 @@ class ArticleSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     version = fields.Integer(required=True)
     views = fields.Integer(required=True)
+    related = fields.List(fields.Nested(CardSchema), metadata={"description": "相关推荐; with include=related."})
+    hot = fields.List(fields.Nested(HotSearchSchema), metadata={"description": "大家都在搜; with include=hot."})
 
 
 ARTICLE_FIELDS = tuple(ArticleSchema().fields)
@@ -255,6 +282,7 @@ class ArticleListQuerySchema(PageQuerySchema):
 
 
 class ArticleGetQuerySchema(Schema):
+    include = comma_list(("related", "hot"), description="Embed 相关推荐 and 大家都在搜: a whole page in one request.")
     fields_ = comma_list(
         ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
     )
@@ -300,3 +328,132 @@ class ArticlePageSchema(Schema):
         metadata={"description": "Articles; every field of Article unless ?fields= narrows them."},
     )
     meta = fields.Nested(PageMetaSchema, required=True)
+
+
+# -- search ---------------------------------------------------------------
+
+NOT_BLANK = validate.Regexp(r"^[^\x00]*[^\x00\s][^\x00]*$", error="Must not be blank.")
+MAX_QUERY = 200
+
+
+class SearchQuerySchema(PageQuerySchema):
+    q = Text(required=True, validate=[NOT_BLANK, validate.Length(max=MAX_QUERY)],
+             metadata={"description": "What the reader typed: Chinese, pinyin, traditional characters all work."})
+    topic = Text(validate=validate.Length(1, 64), metadata={"description": "Topic slug."})
+    region = Text(validate=validate.Length(1, 30), metadata={"description": "e.g. 广州, 江西"})
+
+
+class HighlightsSchema(Schema):
+    title = fields.String(required=True, metadata={"description": "HTML-escaped, matches in <em>."})
+    summary = fields.String(required=True, metadata={"description": "HTML-escaped, matches in <em>."})
+
+
+class SearchHitSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    category = fields.String(required=True)
+    published_at = IsoDate(required=True)
+    score = fields.Float(required=True)
+    highlights = fields.Nested(HighlightsSchema, required=True)
+
+
+class TopicFacetSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class RegionFacetSchema(Schema):
+    name = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class FacetsSchema(Schema):
+    topics = fields.List(fields.Nested(TopicFacetSchema), required=True)
+    regions = fields.List(fields.Nested(RegionFacetSchema), required=True)
+
+
+class SearchPageSchema(Schema):
+    items = fields.List(fields.Nested(SearchHitSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+    facets = fields.Nested(
+        FacetsSchema, required=True,
+        metadata={"description": "Counts over the query's matches, each with the other filter applied."},
+    )
+
+
+class SuggestQuerySchema(Schema):
+    q = Text(required=True, validate=[NOT_BLANK, validate.Length(max=50)],
+             metadata={"description": "What is in the search box so far (characters, pinyin or initials)."})
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 20))
+
+
+class SuggestionSchema(Schema):
+    text = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("query", "title")))
+    id = fields.String(metadata={"description": "The article, for a title."})
+
+
+class SuggestionListSchema(Schema):
+    items = fields.List(fields.Nested(SuggestionSchema), required=True)
+
+
+class HotQuerySchema(Schema):
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+
+class HotListSchema(Schema):
+    items = fields.List(fields.Nested(HotSearchSchema), required=True)
+
+
+class HotRuleWriteSchema(Schema):
+    action = Text(required=True, validate=validate.OneOf(("pin", "block")))
+    position = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(1, 50),
+        metadata={"description": "Where a pin stands in the list (1 = first); pins without one follow."},
+    )
+
+
+class HotRuleSchema(Schema):
+    query = fields.String(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(("pin", "block")))
+    position = fields.Integer(required=True, allow_none=True)
+    updated_at = Timestamp(required=True)
+
+
+class HotRuleListSchema(Schema):
+    items = fields.List(fields.Nested(HotRuleSchema), required=True)
+
+
+# -- recommendations ------------------------------------------------------
+
+
+class RelatedQuerySchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 50))
+
+
+class TrendingQuerySchema(Schema):
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+    topic = Text(validate=validate.Length(1, 64), metadata={"description": "Topic slug."})
+    region = Text(validate=validate.Length(1, 30), metadata={"description": "e.g. 广州, 江西"})
+
+
+class ForYouQuerySchema(Schema):
+    history = comma_list(max_items=50, description="Article ids the reader viewed, newest first.")
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+
+class ForYouMetaSchema(Schema):
+    unknown = fields.List(fields.String(), required=True, metadata={"description": "History ids ignored."})
+    fallback = fields.Boolean(required=True, metadata={"description": "True when the history gave nothing."})
+
+
+class ForYouSchema(Schema):
+    items = fields.List(fields.Nested(CardSchema), required=True)
+    meta = fields.Nested(ForYouMetaSchema, required=True)
+
+
+class ViewRecordedSchema(Schema):
+    id = fields.String(required=True)
+    views = fields.Integer(required=True, metadata={"description": "Views counted so far (all workers)."})

@@ -16,9 +16,10 @@ from .store import Store
 SORTS = {
     "-published_at": (lambda a: (a.get("published_at") or "", a["id"]), True),
     "published_at": (lambda a: (a.get("published_at") or "", a["id"]), False),
-    "-views": (lambda a: (a.get("views", 0), a.get("published_at") or "", a["id"]), True),
     "title": (lambda a: (a["title"], a["id"]), False),
 }
+# Views change all the time (and live outside the store): that order is made per request.
+BY_VIEWS = "-views"
 
 
 @dataclass
@@ -35,9 +36,11 @@ class ArticleQuery:
 
 
 class Catalog:
-    def __init__(self, store: Store, normalise_region: Callable[[str], str | None]):
+    def __init__(self, store: Store, normalise_region: Callable[[str], str | None],
+                 views: Callable[[str], int] = lambda article_id: 0):
         self.store = store
         self._normalise_region = normalise_region
+        self._views = views
         self._orders: dict[str, list[dict]] = {}
         self._topic_counts: Counter | None = None
         store.subscribe(self._on_change)
@@ -48,6 +51,9 @@ class Catalog:
             self._topic_counts = None
 
     def _order(self, sort: str) -> list[dict]:
+        if sort == BY_VIEWS:
+            by_date = self._order("-published_at")
+            return sorted(by_date, key=lambda a: self._views(a["id"]), reverse=True)  # stable: newest first on ties
         order = self._orders.get(sort)
         if order is None:
             key, reverse = SORTS[sort]

@@ -103,6 +103,7 @@ def normalise(text: str) -> str:
     return to_simplified(text)
 
 
+_NON_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]")
 _wordlike_cache: dict[str, bool] = {}
 
 
@@ -167,7 +168,10 @@ def search_text(text: str) -> str:
     Chinese text needs neither NFKC nor t2s, only punctuation blanked, so
     this is several times faster than normalise() plus a regex. Search
     tokenises this form on both sides (the query side keeps offsets into it).
+    Short strings skip numpy, whose per-call overhead would dominate.
     """
+    if len(text) < 200:
+        return _NON_WORD.sub(" ", normalise(text))
     codes, kinds = _search_kinds(text)
     if (kinds == 2).any():
         text = unicodedata.normalize("NFKC", text).lower()
@@ -187,9 +191,11 @@ def search_tokens(text: str) -> list[str]:
     segmented the ordinary way finds documents whichever granularity the
     document or the query happened to use.
     """
-    return [w for w in rjieba.cut_for_search(search_text(text)) if not w.isspace()]
+    # search_text leaves only single spaces between words, which rjieba
+    # returns one per token: a plain comparison is the cheapest filter.
+    return [w for w in rjieba.cut_for_search(search_text(text)) if w != " "]
 
 
 def token_spans(prepared: str) -> list[tuple[str, int, int]]:
     """(word, start, end) of search_text() output, spaces dropped."""
-    return [t for t in rjieba.tokenize(prepared) if not t[0].isspace()]
+    return [t for t in rjieba.tokenize(prepared) if t[0] != " "]

@@ -1,0 +1,253 @@
+"""Search latency, build time and memory: our numpy index vs tantivy and FTS5.
+
+Every engine gets the same synthetic corpus (bench/corpus.py) and the same
+tokens (service.domain.text.search_tokens; tantivy uses its whitespace
+tokenizer, FTS5 unicode61 over space-joined words), ranks with title
+weighted over body, ORs the query words and counts all matches. Each
+engine runs in a fresh process so its RSS delta is its own. Latency is
+reported as wall time and as thread CPU time: the second is what to read
+on a shared, busy machine.
+
+    python -m bench.search_bench [--sizes 10000,100000] [--repeat 10] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import multiprocessing
+import os
+import pickle
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ENGINES = ("numpy", "tantivy", "fts5")
+
+
+def _rss_mb() -> float:
+    """Resident MB after handing freed heap back to the OS.
+
+    Without malloc_trim the build's freed temporaries stay resident and the
+    delta says more about glibc than about the index.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _time_queries(run, queries: list[str], repeat: int) -> dict:
+    for q in queries:  # warm caches and lazy structures
+        run(q)
+    wall: list[float] = []
+    cpu: list[float] = []
+    for _ in range(repeat):
+        for q in queries:
+            w, c = time.perf_counter(), time.thread_time()
+            run(q)
+            cpu.append((time.thread_time() - c) * 1000)
+            wall.append((time.perf_counter() - w) * 1000)
+    return {
+        "p50": statistics.median(wall), "p99": _percentile(wall, 0.99),
+        "cpu_p50": statistics.median(cpu), "cpu_p99": _percentile(cpu, 0.99),
+    }
+
+
+def _tokenised(size: int, cache: Path) -> list[tuple[str, str]]:
+    """(title words, other words) per article, space-joined, cached on disk."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    from service.domain.text import search_tokens
+
+    from .corpus import generate
+
+    rows = []
+    for a in generate(size):
+        rest = " ".join(filter(None, [a["answer"], a["summary"], " ".join(a["tags"]), a["body"]]))
+        rows.append((" ".join(search_tokens(a["title"])), " ".join(search_tokens(rest))))
+    cache.write_bytes(pickle.dumps(rows))
+    return rows
+
+
+def _query_words(q: str) -> list[str]:
+    from service.domain.text import search_text, token_spans
+
+    return list(dict.fromkeys(w for w, _, _ in token_spans(search_text(q))))
+
+
+def _warm_up() -> None:
+    """Load the segmenter, pinyin and OpenCC tables outside the measurement."""
+    from service.domain import search_pinyin, text
+
+    text.search_tokens("異地就醫備案 医保卡")
+    search_pinyin.title_keys("医保卡")
+
+
+def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
+    workers = int(os.environ.get("SEARCH_BENCH_WORKERS", "1"))
+    from service.domain.search_index import SearchIndex
+
+    from .corpus import QUERIES, generate
+
+    articles = generate(size)
+    _warm_up()
+    gc.collect()
+    before = _rss_mb()
+    start = time.perf_counter()
+    index = SearchIndex()
+    index.build(articles, workers=workers)
+    build = time.perf_counter() - start
+    gc.collect()
+    memory = _rss_mb() - before
+    result = _time_queries(index.search, QUERIES, repeat)
+    updates = []
+    for n, article in enumerate(generate(200, seed=99)):
+        article["id"] = articles[n * 7]["id"]  # replace existing articles
+        t = time.perf_counter()
+        index.upsert(article)
+        updates.append((time.perf_counter() - t) * 1000)
+    suggest = _time_queries(lambda p: index.suggest(p, 10), ["医", "佛山", "yib", "gz", "2025年"], repeat)
+    result.update(build=build, memory=memory, upsert_p50=statistics.median(updates),
+                  upsert_p99=_percentile(updates, 0.99), suggest_p99=suggest["p99"],
+                  arrays=index.nbytes() / 2**20)
+    return result
+
+
+def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
+    import tantivy
+
+    from .corpus import QUERIES
+
+    rows = _tokenised(size, cache)
+    _warm_up()
+    gc.collect()
+    before = _rss_mb()
+    start = time.perf_counter()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("title", tokenizer_name="whitespace")
+    builder.add_text_field("body", tokenizer_name="whitespace")
+    index = tantivy.Index(builder.build())
+    writer = index.writer(heap_size=256 * 2**20, num_threads=1)
+    for title, body in rows:
+        writer.add_document(tantivy.Document(title=title, body=body))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    build = time.perf_counter() - start
+    gc.collect()
+    memory = _rss_mb() - before
+
+    def run(q: str):
+        words = _query_words(q)
+        if not words:
+            return None
+        query = index.parse_query(" ".join(words), ["title", "body"], field_boosts={"title": 3.0})
+        return searcher.search(query, 20, count=True)
+
+    result = _time_queries(run, QUERIES, repeat)
+    result.update(build=build, memory=memory)
+    return result
+
+
+def _run_fts5(size: int, repeat: int, cache: Path) -> dict:
+    from .corpus import QUERIES
+
+    rows = _tokenised(size, cache)
+    _warm_up()
+    gc.collect()
+    before = _rss_mb()
+    start = time.perf_counter()
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='unicode61')")
+    db.executemany("INSERT INTO docs(title, body) VALUES (?, ?)", rows)
+    db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+    db.commit()
+    build = time.perf_counter() - start
+    gc.collect()
+    memory = _rss_mb() - before
+
+    def run(q: str):
+        words = _query_words(q)
+        if not words:
+            return None
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        total = db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()
+        page = db.execute(
+            "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 3.0, 1.0) LIMIT 20",
+            (match,),
+        ).fetchall()
+        return total, page
+
+    result = _time_queries(run, QUERIES, repeat)
+    result.update(build=build, memory=memory)
+    return result
+
+
+def _child(engine: str, size: int, repeat: int, cache: str, out) -> None:
+    runner = {"numpy": _run_numpy, "tantivy": _run_tantivy, "fts5": _run_fts5}[engine]
+    out.put(runner(size, repeat, Path(cache)))
+
+
+def _measure(engine: str, size: int, repeat: int, cache: Path) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(engine, size, repeat, str(cache), out))
+    proc.start()
+    result = out.get()
+    proc.join()
+    return result
+
+
+def _tokenise_seconds(size: int, cache: Path) -> float:
+    start = time.perf_counter()
+    _tokenised(size, cache)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=10, help="passes over the query mix")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--workers", type=int, default=1,
+                        help="tokenising processes for our build (baselines tokenise in one)")
+    args = parser.parse_args(argv)
+    os.environ["SEARCH_BENCH_WORKERS"] = str(args.workers)
+    from .corpus import QUERIES
+
+    print(f"{len(QUERIES)} queries x {args.repeat} passes; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| articles | engine | build s | RSS delta MB | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | notes |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            cache = Path(tmp) / f"tokens-{size}.pickle"
+            engines = args.engines.split(",")
+            tokenise = _tokenise_seconds(size, cache) if {"tantivy", "fts5"} & set(engines) else 0.0
+            for engine in engines:
+                r = _measure(engine, size, args.repeat, cache)
+                build = r["build"] + (tokenise if engine != "numpy" else 0.0)
+                if engine == "numpy":
+                    notes = (f"arrays {r['arrays']:.0f} MB; upsert p50/p99 {r['upsert_p50']:.1f}/"
+                             f"{r['upsert_p99']:.1f} ms; suggest p99 {r['suggest_p99']:.2f} ms")
+                else:
+                    notes = f"build = {tokenise:.1f} s shared tokenising + {r['build']:.1f} s indexing"
+                print(f"| {size:,} | {engine} | {build:.1f} | {r['memory']:.0f} | {r['p50']:.2f} | "
+                      f"{r['p99']:.2f} | {r['cpu_p50']:.2f} | {r['cpu_p99']:.2f} | {notes} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

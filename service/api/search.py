@@ -1,0 +1,120 @@
+"""/api/v1/search: full-text search, suggestions and 大家都在搜."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_restx import Namespace, Resource
+
+from ..domain.hot_searches import canonical
+from .decorators import arguments, authenticated, body, current_services, other_responses, response
+from .problems import ApiProblem
+from .responses import cache_headers, collection, json_response, page_slice
+from .schemas import (
+    HotListSchema,
+    HotQuerySchema,
+    HotRuleListSchema,
+    HotRuleSchema,
+    HotRuleWriteSchema,
+    SearchPageSchema,
+    SearchQuerySchema,
+    SuggestionListSchema,
+    SuggestQuerySchema,
+)
+
+ns = Namespace("search", description="Search, suggestions and 大家都在搜")
+
+
+@ns.route("")
+class Search(Resource):
+    @arguments(SearchQuerySchema)
+    @response(SearchPageSchema, description="Matching article cards, best first, with highlights and facets.")
+    @other_responses({400: "Blank or overlong q, or other invalid parameters."})
+    def get(self, args):
+        """Search articles (title weighted over answer, summary and body)."""
+        services = current_services()
+        offset = (args["page"] - 1) * args["per_page"]
+        result = services.search.search(args["q"], topic=args.get("topic"), region=args.get("region"),
+                                        include_drafts=bool(g.get("role")), offset=offset, limit=args["per_page"])
+        if result.total and args["page"] == 1 and not g.get("role"):
+            services.hot.record(args["q"])  # a reader's search that found something counts
+        _, _, pages = page_slice(result.total, args["page"], args["per_page"])
+        items = [card(services.store.get("articles", hit.id), hit) for hit in result.hits]
+        topics = services.store.all("topics")
+        facets = {
+            "topics": [{"slug": slug, "name": topics[slug]["name"] if slug in topics else slug, "count": n}
+                       for slug, n in result.facets["topics"]],
+            "regions": [{"name": name, "count": n} for name, n in result.facets["regions"]],
+        }
+        return collection(items, result.total, args["page"], args["per_page"], pages, {"facets": facets})
+
+
+def card(article: dict, hit) -> dict:
+    return {
+        "id": article["id"], "title": article["title"], "summary": article["summary"],
+        "category": article["category"], "published_at": article["published_at"],
+        "score": hit.score, "highlights": hit.highlights,
+    }
+
+
+@ns.route("/suggest")
+class Suggest(Resource):
+    @arguments(SuggestQuerySchema)
+    @response(SuggestionListSchema, description="Completions: popular queries, then titles.")
+    @other_responses({400: "Blank or overlong q."})
+    def get(self, args):
+        """Completions for a search box (characters, pinyin such as yibao, or initials such as ybk)."""
+        services = current_services()
+        popular = [item["query"] for item in services.hot.top(50)]
+        found = services.search.suggest(args["q"], limit=args["limit"], popular=popular)
+        items = [{"text": s["text"], "kind": "title", "id": s["id"]} if s.get("id")
+                 else {"text": s["text"], "kind": "query"} for s in found]
+        return cache_headers(json_response({"items": items}))
+
+
+@ns.route("/hot")
+class Hot(Resource):
+    @arguments(HotQuerySchema)
+    @response(HotListSchema, description="大家都在搜: pinned entries and what people searched, recent first.")
+    @other_responses({400: "Invalid limit."})
+    def get(self, args):
+        """大家都在搜."""
+        return cache_headers(json_response({"items": current_services().hot.top(args["limit"])}))
+
+
+@ns.route("/hot/rules")
+class HotRules(Resource):
+    @authenticated(write=False)
+    @response(HotRuleListSchema, description="Every pin and block.")
+    def get(self):
+        """Editors' pins and blocks."""
+        rules = sorted(current_services().store.all("pins").values(), key=lambda r: r["query"])
+        return {"items": rules}
+
+
+@ns.route("/hot/rules/<string:query>")
+@ns.param("query", "The search, as people type it (it is normalised: 異地就醫 and 异地就医 are one).")
+class HotRule(Resource):
+    @authenticated()
+    @body(HotRuleWriteSchema)
+    @response(HotRuleSchema, description="The rule as stored.")
+    @other_responses({400: "Invalid body or query.", 415: "The body is not JSON."})
+    def put(self, data, query):
+        """Pin a search (at a position) or block it from 大家都在搜."""
+        return current_services().hot_rules.put(rule_key(query), data["action"], data["position"])
+
+    @authenticated()
+    @ns.response(204, "Removed.")
+    @other_responses({404: "No rule for that search."})
+    def delete(self, query):
+        """Remove a pin or block."""
+        current_services().hot_rules.delete(rule_key(query))
+        return "", 204
+
+
+def rule_key(query: str) -> str:
+    key = canonical(query)
+    if not key or len(key) > 30 or "\x00" in key:
+        raise ApiProblem(400, "A search to pin or block has 1 to 30 characters.", {"query": ["1 to 30 characters."]},
+                         title="Validation failed")
+    return key
+

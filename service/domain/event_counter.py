@@ -1,0 +1,298 @@
+"""Event counts (page views, searches) shared by every worker process, surviving restarts.
+
+Why a log: gunicorn workers share nothing but the data directory, and a
+view or a search is too cheap an event to take a lock and fsync for each one. So:
+
+* record() only bumps an in-memory buffer (per key and second);
+* flush() - every FLUSH_SECONDS, or after FLUSH_EVENTS buffered events, or at
+  close() - appends the buffer as one JSON line to DATA_DIR/<name>.jsonl
+  under an exclusive flock on <name>.jsonl.lock;
+* refresh() replays the lines other processes appended since our offset,
+  like the store's journal, keeping totals and notifying listeners (the
+  trending scores) of every (article, count, time) event;
+* when the log passes compact_bytes, the process that notices folds it into
+  <name>-snapshot.json (write temp, fsync, rename) and starts a new log whose
+  header names the new generation. A reader whose log generation changed
+  reloads from the snapshot.
+
+Loss window: events still in a process's buffer - at most FLUSH_SECONDS
+(2 s) or FLUSH_EVENTS events - are lost if that process dies without close();
+a clean shutdown (gunicorn worker_exit -> close()) flushes them. Lines are
+written with one write() on an O_APPEND file, so another process's crash
+cannot tear them; fsync is off by default (fsync=True to turn it on), so a
+machine crash (power, kernel) can also lose what the OS had not yet written
+back, typically up to ~30 s. Those are page views and searches, not money.
+
+The snapshot keeps totals plus hourly counts for the last RECENT_HOURS, so
+time-decayed scores survive compaction and restarts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+FLUSH_SECONDS = 2.0
+FLUSH_EVENTS = 500
+COMPACT_BYTES = 4 * 1024 * 1024
+RECENT_HOURS = 14 * 24  # hourly buckets kept through compaction: ~14 half-lives at 24 h
+
+# listener(events, reset): events are (article_id, count, unix time); reset=True means
+# "forget everything, the events that follow are the whole history".
+EventListener = Callable[[list[tuple[str, int, float]], bool], None]
+
+
+class EventCounter:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        name: str = "views",
+        flush_seconds: float = FLUSH_SECONDS,
+        flush_events: int = FLUSH_EVENTS,
+        compact_bytes: int = COMPACT_BYTES,
+        fsync: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.dir / f"{name}.jsonl"
+        self.snapshot_path = self.dir / f"{name}-snapshot.json"
+        self.lock_path = self.dir / f"{name}.jsonl.lock"
+        self.lock_path.touch(exist_ok=True)
+        self.flush_seconds, self.flush_events = flush_seconds, flush_events
+        self.compact_bytes, self.fsync, self.clock = compact_bytes, fsync, clock
+        self._mutex = threading.RLock()
+        self._pending: dict[tuple[str, int], int] = defaultdict(int)
+        self._pending_total: dict[str, int] = defaultdict(int)
+        self._pending_count = 0
+        self._last_flush = time.monotonic()
+        self._totals: dict[str, int] = defaultdict(int)
+        self._recent: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # id -> hour -> n
+        self._listeners: list[EventListener] = []
+        self._position: tuple[int, int, int] | None = None  # (inode, generation, offset)
+        self._timer: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._reload()
+
+    # -- public ----------------------------------------------------------------
+
+    def subscribe(self, listener: EventListener) -> None:
+        """Listener gets the whole history now (reset=True), then every new event."""
+        with self._mutex:
+            self._listeners.append(listener)
+            listener(self._history(), True)
+
+    def record(self, article_id: str, now: float | datetime | None = None) -> None:
+        """Count one event at `now` (unix seconds or an aware datetime); in memory, flushed within FLUSH_SECONDS."""
+        if isinstance(now, datetime):
+            now = now.timestamp()
+        with self._mutex:
+            self._pending[(article_id, int(now if now is not None else self.clock()))] += 1
+            self._pending_total[article_id] += 1
+            self._pending_count += 1
+            due = time.monotonic() - self._last_flush >= self.flush_seconds
+            if due or self._pending_count >= self.flush_events:
+                self.flush()
+
+    def total(self, article_id: str) -> int:
+        """All events ever: replayed from every process, plus our own not yet flushed."""
+        return self._totals.get(article_id, 0) + self._pending_total.get(article_id, 0)
+
+    def totals(self) -> dict[str, int]:
+        out = dict(self._totals)
+        for aid, n in self._pending_total.items():
+            out[aid] = out.get(aid, 0) + n
+        return out
+
+    def flush(self) -> None:
+        """Append the buffer as one line, then catch up with everyone's lines."""
+        with self._mutex:
+            self._last_flush = time.monotonic()
+            if self._pending:
+                line = orjson.dumps({"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}) + b"\n"
+                with self._locked():
+                    self._repair_tail()
+                    fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND)
+                    try:
+                        os.write(fd, line)
+                        if self.fsync:
+                            os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                self._pending.clear()
+                self._pending_total.clear()
+                self._pending_count = 0
+            self.refresh()
+            if self.log_path.stat().st_size > self.compact_bytes:
+                self.compact(force=False)
+
+    def refresh(self, _locked: bool = False) -> None:
+        """Replay lines appended since we last looked; reload after a compaction."""
+        reload = self._reload_locked if _locked else self._reload  # flock is not re-entrant
+        with self._mutex:
+            try:
+                st = self.log_path.stat()
+            except FileNotFoundError:
+                st = None
+            if st is None or self._position is None or st.st_ino != self._position[0]:
+                reload()
+                return
+            if st.st_size == self._position[2]:
+                return
+            with open(self.log_path, "rb") as handle:
+                if os.fstat(handle.fileno()).st_ino != self._position[0]:
+                    reload()
+                    return
+                handle.seek(self._position[2])
+                data = handle.read()
+            end = data.rfind(b"\n") + 1  # a torn last line waits until it is whole (or cut)
+            events = self._parse(data[:end])
+            self._position = (self._position[0], self._position[1], self._position[2] + end)
+            self._apply(events, reset=False)
+
+    def compact(self, force: bool = True) -> None:
+        """Fold the log into the snapshot and start a new generation."""
+        with self._mutex, self._locked():
+            self.refresh(_locked=True)
+            if not force and self.log_path.stat().st_size <= self.compact_bytes:
+                return  # another process compacted while we waited for the lock
+            generation = self._position[1] + 1
+            now_hour = int(self.clock() // 3600)
+            recent = {
+                aid: [[h, n] for h, n in sorted(hours.items()) if h > now_hour - RECENT_HOURS]
+                for aid, hours in self._recent.items()
+            }
+            doc = {"generation": generation, "totals": dict(self._totals), "recent": recent}
+            _write_atomic(self.snapshot_path, orjson.dumps(doc))
+            _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
+            self._reload_locked()
+
+    def start(self, interval: float | None = None) -> EventCounter:
+        """A daemon thread that flushes and refreshes, so idle workers still publish their events."""
+        if self._timer is None:
+            period = interval or self.flush_seconds
+
+            def loop() -> None:
+                while not self._stop.wait(period):
+                    try:
+                        self.flush()
+                    except OSError:
+                        pass  # a full disk must not kill the worker; next tick retries
+
+            self._timer = threading.Thread(target=loop, name=f"{self.log_path.stem}-flusher", daemon=True)
+            self._timer.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self.flush()
+
+    # -- internals -------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.lock_path, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _repair_tail(self) -> None:
+        """Under the lock: cut a line a crashed writer left half-written."""
+        with open(self.log_path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            handle.seek(max(0, size - 1))
+            if handle.read(1) == b"\n":
+                return
+            handle.seek(0)
+            data = handle.read()
+            handle.truncate(data.rfind(b"\n") + 1)
+
+    def _reload(self) -> None:
+        with self._locked():
+            self._reload_locked()
+
+    def _reload_locked(self) -> None:
+        """Snapshot plus the whole current log; creates or repairs the files if need be."""
+        snapshot = orjson.loads(self.snapshot_path.read_bytes()) if self.snapshot_path.exists() else {}
+        generation = snapshot.get("generation", 0)
+        header = self._header()
+        if header is None or header < generation:
+            # No log yet, or a compaction crashed between its two renames: the snapshot has it all.
+            _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
+        with open(self.log_path, "rb") as handle:
+            inode = os.fstat(handle.fileno()).st_ino
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        self._totals = defaultdict(int, snapshot.get("totals", {}))
+        self._recent = defaultdict(lambda: defaultdict(int))
+        for aid, hours in snapshot.get("recent", {}).items():
+            self._recent[aid] = defaultdict(int, {h: n for h, n in hours})
+        self._position = (inode, generation, end)
+        events = self._parse(data[:end])
+        for aid, n, t in events:
+            self._totals[aid] += n
+            self._recent[aid][int(t // 3600)] += n
+        for listener in self._listeners:
+            listener(self._history(), True)
+
+    def _header(self) -> int | None:
+        try:
+            with open(self.log_path, "rb") as handle:
+                first = handle.readline()
+        except FileNotFoundError:
+            return None
+        try:
+            return int(orjson.loads(first)["generation"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def _parse(data: bytes) -> list[tuple[str, int, float]]:
+        events = []
+        for raw in data.splitlines():
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # a line cut by a crash, then repaired: skip, never stop
+            for aid, t, n in line.get("v", ()):
+                events.append((aid, int(n), float(t)))
+        return events
+
+    def _apply(self, events: list[tuple[str, int, float]], reset: bool) -> None:
+        for aid, n, t in events:
+            self._totals[aid] += n
+            self._recent[aid][int(t // 3600)] += n
+        if events:
+            for listener in self._listeners:
+                listener(events, reset)
+
+    def _history(self) -> list[tuple[str, int, float]]:
+        """Recent events as hourly events (mid-hour), for a listener starting from scratch."""
+        return [(aid, n, h * 3600 + 1800.0) for aid, hours in self._recent.items() for h, n in hours.items()]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

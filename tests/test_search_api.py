@@ -1,0 +1,128 @@
+"""/api/v1/search, /search/suggest and /search/hot through the HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import WRITE
+
+
+def search(client, q, **params):
+    response = client.get("/api/v1/search", query_string={"q": q, **params})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize("query, first", [
+    ("宝宝出生怎么参保", "刚出生的婴儿"),
+    ("佛山惠民保", "佛医保"),
+    ("異地就醫備案", "异地医保备案"),
+    ("yibaoka", "医保卡"),
+    ("医保账户为什么是负的", "医保账户为什么师傅的"),
+])
+def test_readers_find_the_right_article_first(client, query, first):
+    assert first in search(client, query)["items"][0]["title"]
+
+
+def test_results_are_cards_with_highlights_facets_and_pages(client):
+    body = search(client, "医保卡", per_page=5)
+    hit = body["items"][0]
+    assert set(hit) == {"id", "title", "summary", "category", "published_at", "score", "highlights"}
+    assert "<em>" in hit["highlights"]["title"] and hit["score"] > 0
+    assert body["meta"]["per_page"] == 5 and body["meta"]["total"] >= 5
+    assert all({"slug", "name", "count"} == set(t) for t in body["facets"]["topics"])
+    assert all({"name", "count"} == set(r) for r in body["facets"]["regions"])
+    second = search(client, "医保卡", per_page=5, page=2)
+    assert not {h["id"] for h in second["items"]} & {h["id"] for h in body["items"]}
+
+
+def test_highlights_escape_html(client):
+    client.post("/api/v1/articles", headers=WRITE, json={
+        "id": "html-title", "title": "<b>医保</b>报销<script>x</script>", "body": "正文"})
+    hit = next(h for h in search(client, "医保报销", per_page=100)["items"] if h["id"] == "html-title")
+    assert "<script>" not in hit["highlights"]["title"] and "&lt;script&gt;" in hit["highlights"]["title"]
+
+
+def test_filters_by_topic_and_region(client):
+    body = search(client, "医保", region="广州", per_page=100)
+    assert body["items"] and all(
+        "广州" in client.get(f"/api/v1/articles/{h['id']}").get_json()["regions"] for h in body["items"])
+    topic = body["facets"]["topics"][0]["slug"]
+    narrowed = search(client, "医保", region="广州", topic=topic, per_page=100)
+    assert narrowed["meta"]["total"] == body["facets"]["topics"][0]["count"]
+
+
+def test_new_articles_are_searchable_at_once_and_drafts_are_hidden(client):
+    client.post("/api/v1/articles", headers=WRITE, json={"id": "new-one", "title": "喀什医保怎么转移", "body": "正文"})
+    client.post("/api/v1/articles", headers=WRITE,
+                json={"id": "draft-one", "title": "喀什医保草稿", "body": "正文", "status": "draft"})
+    ids = [h["id"] for h in search(client, "喀什医保")["items"]]
+    assert ids[0] == "new-one" and "draft-one" not in ids
+    client.delete("/api/v1/articles/new-one", headers=WRITE)
+    assert "new-one" not in [h["id"] for h in search(client, "喀什医保")["items"]]
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\u3000"])
+def test_blank_query_is_a_400(client, q):
+    response = client.get("/api/v1/search", query_string={"q": q})
+    assert response.status_code == 400 and "q" in response.get_json()["errors"]
+
+
+def test_missing_and_overlong_query(client):
+    assert "q" in client.get("/api/v1/search").get_json()["errors"]
+    response = client.get("/api/v1/search", query_string={"q": "医" * 201})
+    assert response.status_code == 400 and "200" in response.get_json()["errors"]["q"][0]
+
+
+ODD_QUERIES = ['"医保"', "医保 OR 1=1", "医保 -卡", "*", "医保 AND (", "🏥医保", "\\", "%", "医保\ufffd"]
+
+
+@pytest.mark.parametrize("q", ODD_QUERIES)
+def test_any_characters_are_searched_cleanly(client, q):
+    response = client.get("/api/v1/search", query_string={"q": q})
+    assert response.status_code == 200
+
+
+def test_suggest_completes_titles_and_pinyin(client):
+    items = client.get("/api/v1/search/suggest", query_string={"q": "佛医保"}).get_json()["items"]
+    assert items and all(i["text"].startswith("佛医保") for i in items if i["kind"] == "title")
+    assert all("id" in i for i in items if i["kind"] == "title")
+    pinyin = client.get("/api/v1/search/suggest", query_string={"q": "foyibao"}).get_json()["items"]
+    assert any("佛医保" in i["text"] for i in pinyin)
+    assert client.get("/api/v1/search/suggest", query_string={"q": " "}).status_code == 400
+
+
+def test_hot_searches_count_real_searches_only(client):
+    for _ in range(3):
+        search(client, "佛山惠民保")
+    search(client, "異地就醫備案")
+    search(client, "異地就醫備案", page=2)  # paging through one search counts once
+    search(client, "zzzzqqqq")  # nothing found: not counted
+    search(client, "医保卡", per_page=1)
+    client.get("/api/v1/search", query_string={"q": "医保卡"}, headers=WRITE)  # editors' searches do not count
+    items = client.get("/api/v1/search/hot").get_json()["items"]
+    queries = [i["query"] for i in items]
+    assert queries[0] == "佛山惠民保" and items[0]["count"] == 3
+    assert "异地就医备案" in queries and "zzzzqqqq" not in queries
+    assert next(i for i in items if i["query"] == "异地就医备案")["count"] == 1
+    assert next(i for i in items if i["query"] == "医保卡")["count"] == 1
+
+
+def test_editors_pin_and_block(client):
+    search(client, "佛山惠民保")
+    search(client, "医保卡")
+    assert client.put("/api/v1/search/hot/rules/医保卡", json={"action": "block"}).status_code == 401
+    blocked = client.put("/api/v1/search/hot/rules/醫保卡", json={"action": "block"}, headers=WRITE)
+    assert blocked.status_code == 200 and blocked.get_json()["query"] == "医保卡"
+    pinned = client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin", "position": 1}, headers=WRITE)
+    assert pinned.status_code == 200
+    items = client.get("/api/v1/search/hot").get_json()["items"]
+    assert items[0] == {"query": "新生儿参保", "count": 0, "pinned": True}
+    assert "医保卡" not in [i["query"] for i in items] and "佛山惠民保" in [i["query"] for i in items]
+    rules = client.get("/api/v1/search/hot/rules", headers=WRITE).get_json()["items"]
+    assert {r["query"]: r["action"] for r in rules} == {"医保卡": "block", "新生儿参保": "pin"}
+    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=WRITE).status_code == 204
+    assert "医保卡" in [i["query"] for i in client.get("/api/v1/search/hot").get_json()["items"]]
+    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=WRITE).status_code == 404
+    bad = client.put("/api/v1/search/hot/rules/x", json={"action": "star"}, headers=WRITE)
+    assert bad.status_code == 400 and "action" in bad.get_json()["errors"]
