@@ -41,12 +41,16 @@ def article_bytes(article: dict, fields=None, formats=None, include=None) -> byt
     return orjson.dumps(dump_article(article, fields, formats, include))
 
 
-def as_card(article: dict, score: float, reasons: list[str]) -> dict:
+def scored(article: dict, score: float) -> dict:
+    """The fields every card shows (ScoredArticleSchema)."""
     return {
         "id": article["id"], "title": article["title"], "summary": article["summary"],
-        "category": article["category"], "published_at": article["published_at"],
-        "score": score, "reasons": reasons,
+        "category": article["category"], "published_at": article["published_at"], "score": score,
     }
+
+
+def as_card(article: dict, score: float, reasons: list[str]) -> dict:
+    return {**scored(article, score), "reasons": reasons}
 
 
 def cards(scored: list[dict]) -> list[dict]:

@@ -164,8 +164,8 @@ class TopicPageSchema(Schema):
 # -- cards: 相关推荐, trending, for-you, and 大家都在搜 ------------------------
 
 
-class CardSchema(Schema):
-    """An article as a recommendation card, with why it is there."""
+class ScoredArticleSchema(Schema):
+    """What every card shows of an article, with how well it fits."""
 
     id = fields.String(required=True)
     title = fields.String(required=True)
@@ -173,6 +173,11 @@ class CardSchema(Schema):
     category = fields.String(required=True)
     published_at = IsoDate(required=True)
     score = fields.Float(required=True)
+
+
+class CardSchema(ScoredArticleSchema):
+    """An article as a recommendation card, with why it is there."""
+
     reasons = fields.List(fields.String(), required=True, metadata={"example": ["同属「异地就医」", "都在讲 备案"]})
 
 
@@ -348,13 +353,7 @@ class HighlightsSchema(Schema):
     summary = fields.String(required=True, metadata={"description": "HTML-escaped, matches in <em>."})
 
 
-class SearchHitSchema(Schema):
-    id = fields.String(required=True)
-    title = fields.String(required=True)
-    summary = fields.String(required=True)
-    category = fields.String(required=True)
-    published_at = IsoDate(required=True)
-    score = fields.Float(required=True)
+class SearchHitSchema(ScoredArticleSchema):
     highlights = fields.Nested(HighlightsSchema, required=True)
 
 

@@ -8,6 +8,7 @@ from flask_restx import Namespace, Resource
 from ..domain.hot_searches import canonical
 from .decorators import arguments, authenticated, body, current_services, other_responses, response
 from .problems import ApiProblem
+from .representations import scored
 from .responses import cache_headers, collection, json_response, page_slice
 from .schemas import (
     HotListSchema,
@@ -49,11 +50,7 @@ class Search(Resource):
 
 
 def card(article: dict, hit) -> dict:
-    return {
-        "id": article["id"], "title": article["title"], "summary": article["summary"],
-        "category": article["category"], "published_at": article["published_at"],
-        "score": hit.score, "highlights": hit.highlights,
-    }
+    return {**scored(article, hit.score), "highlights": hit.highlights}
 
 
 @ns.route("/suggest")
