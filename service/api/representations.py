@@ -16,10 +16,7 @@ def dump_article(article: dict, fields=None, formats=None, include=None) -> dict
     services = current_services()
     topics = services.store.all("topics")
     shown = dict(article, views=services.view_count(article["id"]))
-    shown["topics"] = [
-        {"slug": slug, "name": topics[slug]["name"] if slug in topics else slug}
-        for slug in article["topics"]
-    ]
+    shown["topics"] = [topic_ref(slug, topics) for slug in article["topics"]]
     # Asking for a rendered field is asking for its format.
     formats = set(formats or ()) | {f[len("body_"):] for f in fields or () if f.startswith("body_")}
     if "html" in formats:
@@ -35,6 +32,11 @@ def dump_article(article: dict, fields=None, formats=None, include=None) -> dict
     if fields:
         dumped = {name: dumped[name] for name in fields if name in dumped}
     return dumped
+
+
+def topic_ref(slug: str, topics: dict) -> dict:
+    """{slug, name} of a topic (a slug whose topic is gone shows as its own name)."""
+    return {"slug": slug, "name": topics[slug]["name"] if slug in topics else slug}
 
 
 def article_bytes(article: dict, fields=None, formats=None, include=None) -> bytes:

@@ -8,7 +8,7 @@ from flask_restx import Namespace, Resource
 from ..domain.hot_searches import canonical
 from .decorators import arguments, authenticated, body, current_services, other_responses, response
 from .problems import ApiProblem
-from .representations import scored
+from .representations import scored, topic_ref
 from .responses import cache_headers, collection, json_response, page_slice
 from .schemas import (
     HotListSchema,
@@ -42,8 +42,7 @@ class Search(Resource):
         items = [card(services.store.get("articles", hit.id), hit) for hit in result.hits]
         topics = services.store.all("topics")
         facets = {
-            "topics": [{"slug": slug, "name": topics[slug]["name"] if slug in topics else slug, "count": n}
-                       for slug, n in result.facets["topics"]],
+            "topics": [{**topic_ref(slug, topics), "count": n} for slug, n in result.facets["topics"]],
             "regions": [{"name": name, "count": n} for name, n in result.facets["regions"]],
         }
         return collection(items, result.total, args["page"], args["per_page"], pages, {"facets": facets})
