@@ -232,3 +232,24 @@ def test_errors_for_unknown_routes_and_methods_are_problems(client):
 def test_request_id_is_echoed_or_made(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_reused_representations_equal_the_schemas_dump(app, client):
+    from service.api.representations import dump_article, render_article
+
+    with app.test_request_context():
+        app.extensions["service"].open()
+        for article in app.extensions["service"].store.all("articles").values():
+            for fields, formats in ((None, None), (["id", "title", "topics"], None), (None, ["html", "text"])):
+                first = dump_article(article, fields, formats)
+                assert dump_article(article, fields, formats) is first  # the second is reused
+                assert first == render_article(article, fields, formats)
+
+
+def test_representation_follows_topic_renames_and_views(client):
+    new_article(client, id="renamed", topics=["benefits"])
+    client.get("/api/v1/articles/renamed")
+    client.patch("/api/v1/topics/benefits", json={"name": "报销待遇"}, headers=WRITE)
+    assert client.get("/api/v1/articles/renamed").get_json()["topics"] == [{"slug": "benefits", "name": "报销待遇"}]
+    client.post("/api/v1/articles/renamed/views")
+    assert client.get("/api/v1/articles/renamed").get_json()["views"] == 1

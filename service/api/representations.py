@@ -12,7 +12,31 @@ from .schemas import ArticleSchema
 _full = ArticleSchema()
 
 
+_rendered: dict[tuple, dict] = {}
+RENDERED_KEPT = 20_000
+
+
 def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
+    """ArticleSchema's dump of an article, reused while nothing it shows has changed.
+
+    Embedded 相关推荐 and 大家都在搜 change with every view and search, so a
+    representation that includes them is always made afresh.
+    """
+    if include:
+        return render_article(article, fields, formats, include)
+    services = current_services()
+    key = (article["id"], article["version"], services.view_count(article["id"]),
+           services.store.generation["topics"], tuple(fields or ()), tuple(formats or ()))
+    dumped = _rendered.get(key)
+    if dumped is None:
+        if len(_rendered) >= RENDERED_KEPT:
+            _rendered.clear()
+        dumped = _rendered[key] = render_article(article, fields, formats)
+    return dumped
+
+
+def render_article(article: dict, fields=None, formats=None, include=None) -> dict:
+    """The article through ArticleSchema, every time."""
     services = current_services()
     topics = services.store.all("topics")
     shown = dict(article, views=services.view_count(article["id"]))

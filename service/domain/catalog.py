@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from .store import Store
 
@@ -20,6 +20,7 @@ SORTS = {
 }
 # Views change all the time (and live outside the store): that order is made per request.
 BY_VIEWS = "-views"
+RESULTS_KEPT = 256
 
 
 @dataclass
@@ -42,12 +43,14 @@ class Catalog:
         self._normalise_region = normalise_region
         self._views = views
         self._orders: dict[str, list[dict]] = {}
+        self._results: dict[tuple, list[dict]] = {}
         self._topic_counts: Counter | None = None
         store.subscribe(self._on_change)
 
     def _on_change(self, kind, key, old, new) -> None:
         if kind == "articles":
             self._orders.clear()
+            self._results.clear()
             self._topic_counts = None
 
     def _order(self, sort: str) -> list[dict]:
@@ -62,7 +65,22 @@ class Catalog:
         return order
 
     def articles(self, query: ArticleQuery) -> list[dict]:
-        """Every article matching the query, in the requested order."""
+        """Every article matching the query, in the requested order.
+
+        Results are kept until an article changes (the same list pages are asked
+        for again and again); the views order moves all the time and is not kept.
+        """
+        if query.sort == BY_VIEWS:
+            return self._matching(query)
+        key = astuple(query)
+        found = self._results.get(key)
+        if found is None:
+            if len(self._results) >= RESULTS_KEPT:
+                self._results.clear()
+            found = self._results[key] = self._matching(query)
+        return found
+
+    def _matching(self, query: ArticleQuery) -> list[dict]:
         tests = []
         if not query.include_drafts:
             tests.append(lambda a: a["status"] == "published")

@@ -55,6 +55,8 @@ class Store:
         self.migrations_dir = migrations_dir
         self._data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
         self._listeners: list[Listener] = []
+        # How many changes each collection has seen here: a cheap key for caches of derived views.
+        self.generation: dict[str, int] = {name: 0 for name in COLLECTIONS}
         self._mutex = threading.RLock()
         self.seq = 0
         self._position: LogPosition | None = None
@@ -179,6 +181,7 @@ class Store:
         self._emit(kind, key, old, new)
 
     def _emit(self, kind, key, old, new) -> None:
+        self.generation[kind] = self.generation.get(kind, 0) + 1
         for listener in self._listeners:
             listener(kind, key, old, new)
 
