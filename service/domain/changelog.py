@@ -13,6 +13,7 @@ off before appending.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -91,10 +92,14 @@ class FileChangeLog:
             if good != size:
                 os.ftruncate(fd, good)  # a torn tail from a crashed writer
             os.lseek(fd, good, os.SEEK_SET)
-            written = os.write(fd, line)
-            if written != len(line):
-                os.ftruncate(fd, good)
-                raise OSError("short write to the journal")
+            rest = memoryview(line)
+            while rest:
+                # A short write (the disk filled up, a file size limit) is followed by one that
+                # fails with the real errno (ENOSPC, EDQUOT, EFBIG), which callers map to 507.
+                written = os.write(fd, rest)
+                if not written:
+                    raise OSError(errno.ENOSPC, "short write to the journal", str(self.path))
+                rest = rest[written:]
             os.fsync(fd)
         except OSError:
             # Leave no partial line behind (a full disk, say): readers must

@@ -30,16 +30,19 @@ time-decayed scores survive compaction and restarts.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
 import orjson
+
+log = logging.getLogger("service.events")
 
 FLUSH_SECONDS = 2.0
 FLUSH_EVENTS = 500
@@ -114,26 +117,30 @@ class EventCounter:
         return out
 
     def flush(self) -> None:
-        """Append the buffer as one line, then catch up with everyone's lines."""
+        """Append the buffer as one line, then catch up with everyone's lines.
+
+        On a full disk the events stay in the buffer for the next flush: counting a view or a
+        search must never fail the request (or the reader calling flush) nor kill the worker."""
         with self._mutex:
             self._last_flush = time.monotonic()
             if self._pending:
                 line = orjson.dumps({"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}) + b"\n"
-                with self._locked():
-                    self._repair_tail()
-                    fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND)
-                    try:
-                        os.write(fd, line)
-                        if self.fsync:
-                            os.fsync(fd)
-                    finally:
-                        os.close(fd)
-                self._pending.clear()
-                self._pending_total.clear()
-                self._pending_count = 0
+                try:
+                    with self._locked():
+                        self._repair_tail()
+                        _append(self.log_path, line, self.fsync)
+                except OSError as exc:
+                    log.warning("%s: cannot append, events kept in memory: %s", self.log_path, exc)
+                else:
+                    self._pending.clear()
+                    self._pending_total.clear()
+                    self._pending_count = 0
             self.refresh()
             if self.log_path.stat().st_size > self.compact_bytes:
-                self.compact(force=False)
+                try:
+                    self.compact(force=False)
+                except OSError as exc:
+                    log.warning("%s: compaction failed, the log grows until one succeeds: %s", self.log_path, exc)
 
     def refresh(self, _locked: bool = False) -> None:
         """Replay lines appended since we last looked; reload after a compaction."""
@@ -284,13 +291,37 @@ class EventCounter:
         return [(aid, n, h * 3600 + 1800.0) for aid, hours in self._recent.items() for h, n in hours.items()]
 
 
+def _append(path: Path, line: bytes, fsync: bool) -> None:
+    """Append one whole line, or nothing: a failed write (a full disk) leaves no torn line behind."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        start = os.fstat(fd).st_size  # the caller holds the lock: nobody else appends
+        try:
+            rest = memoryview(line)
+            while rest:  # a short write is followed by one that fails with the real errno
+                rest = rest[os.write(fd, rest):]
+        except OSError:
+            with suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+        if fsync:
+            with suppress(OSError):  # the line is written and readable: its events must not be sent again
+                os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # never leave a half-written file taking the space
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
