@@ -14,15 +14,14 @@ off before appending.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import orjson
+
+from .durable import atomic_write, exclusive_lock
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,9 @@ class FileChangeLog:
                 if not self.path.exists():
                     self.reset(0)
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self):
         """Exclusive across processes: one writer appends at a time."""
-        with open(self.lock_path, "rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return exclusive_lock(self.lock_path)
 
     def size(self) -> int:
         return os.stat(self.path).st_size
@@ -116,13 +109,7 @@ class FileChangeLog:
         """Start a new journal after its contents went into a snapshot at
         base_seq. Its header line tells readers which snapshot it follows.
         Call with the lock held."""
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(orjson.dumps({"base": base_seq}) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        atomic_write(self.path, orjson.dumps({"base": base_seq}) + b"\n", tmp=self.path.with_suffix(".tmp"))
 
 
 def _base_of(handle) -> int:
@@ -171,11 +158,3 @@ def _good_length(fd: int, size: int) -> int:
             return pos - step + newline + 1
         pos -= step
     return 0
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -29,18 +29,19 @@ time-decayed scores survive compaction and restarts.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
 import orjson
+
+from .durable import atomic_write, exclusive_lock
 
 log = logging.getLogger("service.events")
 
@@ -205,14 +206,8 @@ class EventCounter:
 
     # -- internals -------------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.lock_path, "rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self):
+        return exclusive_lock(self.lock_path)
 
     def _repair_tail(self) -> None:
         """Under the lock: cut a line a crashed writer left half-written."""
@@ -312,18 +307,5 @@ def _append(path: Path, line: bytes, fsync: bool) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # never leave a half-written file taking the space
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    # A temp name per process: compaction and a reader's repair may both write here.
+    atomic_write(path, data, tmp=path.with_name(path.name + f".tmp{os.getpid()}"))

@@ -6,10 +6,11 @@ document, never half of one.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
+
+from .durable import atomic_write
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
 SCHEMA_VERSION = 2
@@ -52,19 +53,4 @@ def check_layout(path: Path, doc: dict) -> None:
 
 
 def write_document(path: Path, doc: dict) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(orjson.dumps(doc))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # never leave half a snapshot taking the space
-        raise
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(path, orjson.dumps(doc))
