@@ -22,12 +22,18 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 # prometheus_client's multiprocess mode: every worker writes its metrics to
 # files here and /metrics adds them up. The directory must be empty at start.
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if not _metrics_dir:
+_own_metrics_dir = not _metrics_dir
+if _own_metrics_dir:
     _metrics_dir = tempfile.mkdtemp(prefix="yibao-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 else:
     shutil.rmtree(_metrics_dir, ignore_errors=True)
     os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def on_exit(server):
+    if _own_metrics_dir:  # a directory we made for this run only
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 def post_fork(server, worker):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .domain.article_writes import ArticleWrites
@@ -17,6 +18,8 @@ from .domain.store import Store
 from .domain.topic_writes import TopicWrites
 from .domain.topics import assign_topics
 from .domain.trending import Trending
+
+PARALLEL_BUILD_FROM = 20_000
 
 
 class Services:
@@ -44,7 +47,10 @@ class Services:
         store, config = self.store, self.config
         store.open()
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
-        self.search.build(articles().values())
+        # Tokenising dominates the build: on a large store, use every core (forked
+        # before any thread exists: in the gunicorn master, or a CLI).
+        workers = min(os.cpu_count() or 1, 4) if len(articles()) > PARALLEL_BUILD_FROM else 1
+        self.search.build(articles().values(), workers=workers)
         self.related = Related(articles, lambda: {t["slug"]: t["name"] for t in store.all("topics").values()})
         self.related.build()
         store.subscribe(self.related.on_change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +23,7 @@ def instructions() -> list[tuple[str, str]]:
     return rows
 
 
-def test_cmd_runs_gunicorn_with_the_real_config_module():
+def test_cmd_runs_gunicorn_with_the_real_config_module(tmp_path):
     cmd = json.loads(next(rest for keyword, rest in instructions() if keyword == "CMD"))
     assert cmd[:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
     copied = " ".join(rest for keyword, rest in instructions() if keyword == "COPY")
@@ -30,7 +31,9 @@ def test_cmd_runs_gunicorn_with_the_real_config_module():
     # Read the config in its own process: loading it sets up the metrics directory.
     script = ("import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
               "print(json.dumps([c['wsgi_app'], c['preload_app'], c['workers'] >= 1]))")
-    shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True)
     wsgi_app, preload, has_workers = json.loads(shown.stdout)
     module, _, attribute = wsgi_app.partition(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attribute == "app"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from functools import lru_cache
 
 from . import search_pinyin, text
 
 
-def _normalised_with_map(source: str) -> tuple[str, list[int] | range]:
+@lru_cache(maxsize=8192)  # the same titles and summaries come back hit after hit
+def _normalised_with_map(source: str) -> tuple[str, tuple[int, ...] | range]:
     folded = text.normalise(source)
     if len(folded) == len(source):  # the usual case: one character each
         return folded, range(len(source))
@@ -26,7 +28,7 @@ def _normalised_with_map(source: str) -> tuple[str, list[int] | range]:
         owner.extend([i] * len(folded))
     folded = "".join(pieces)
     simplified = text.to_simplified(folded)
-    return (simplified if len(simplified) == len(folded) else folded), owner
+    return (simplified if len(simplified) == len(folded) else folded), tuple(owner)
 
 
 def highlight(source: str, terms: set[str], pinyin_keys: set[str] = frozenset()) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 from . import search_pinyin, text
 
@@ -65,7 +66,11 @@ def popular_matches(prefix: str, popular: Sequence[str]) -> list[str]:
     norm = "".join(text.normalise(prefix).split())
     if not norm:
         return []
-    return [q for q in popular if any(k.startswith(norm) for k in keys_of(q))]
+    return [q for q in popular if any(k.startswith(norm) for k in _query_keys(q))]
+
+
+# Popular queries are matched on every keystroke; their pinyin is worth keeping.
+_query_keys = lru_cache(maxsize=4096)(keys_of)
 
 
 def rank(docnos: list[int], title_of: Callable[[int], str]) -> list[int]:

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` (make bench) runs the service against bare Flask under wrk."""
