@@ -41,10 +41,14 @@ def test_db_check_passes_on_seeds_and_names_bad_records(app, runner):
     ok = runner.invoke(args=["db", "check"])
     assert ok.exit_code == 0 and ok.output.startswith("ok:")
     store = app.extensions["service"].store
+    app.extensions["service"].hot_rules.put("医保卡", "pin", 1)
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    store.write("pins", "坏", lambda current: {"query": "坏", "action": "star"})
     store.write("articles", "broken", lambda current: {"id": "broken", "title": "", "topics": ["nope"]})
     bad = runner.invoke(args=["db", "check"])
     assert bad.exit_code == 1
     assert "id broken" in bad.output and "title" in bad.output and "no topic 'nope'" in bad.output
+    assert "pins[1] (query 坏): action" in bad.output
 
 
 def test_export_then_import_round_trips(app, runner, client, tmp_path):

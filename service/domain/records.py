@@ -39,10 +39,20 @@ class ArticleRecordSchema(Schema):
     views = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class PinRecordSchema(Schema):
+    """An editor's rule for 大家都在搜."""
+
+    query = fields.String(required=True, validate=validate.Length(1, 30))
+    action = fields.String(required=True, validate=validate.OneOf(("pin", "block")))
+    position = fields.Integer(required=True, allow_none=True, validate=validate.Range(1, 50))
+    updated_at = fields.String(required=True)
+
+
 def check_document(doc: dict) -> list[str]:
     """Every problem in a snapshot-shaped document, as readable lines."""
     problems = []
-    checks = (("topics", "slug", TopicRecordSchema()), ("articles", "id", ArticleRecordSchema()))
+    checks = (("topics", "slug", TopicRecordSchema()), ("articles", "id", ArticleRecordSchema()),
+              ("pins", "query", PinRecordSchema()))
     for kind, key, schema in checks:
         records = doc.get(kind, [])
         if not isinstance(records, list):
