@@ -125,16 +125,20 @@ def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
     return result
 
 
+def _baseline_start(size: int, cache: Path) -> tuple[list, float, float]:
+    """The same tokens for every baseline, then the RSS and the clock its build starts from."""
+    rows = _tokenised(size, cache)
+    _warm_up()
+    gc.collect()
+    return rows, _rss_mb(), time.perf_counter()
+
+
 def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
     import tantivy
 
     from .corpus import QUERIES
 
-    rows = _tokenised(size, cache)
-    _warm_up()
-    gc.collect()
-    before = _rss_mb()
-    start = time.perf_counter()
+    rows, before, start = _baseline_start(size, cache)
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("title", tokenizer_name="whitespace")
     builder.add_text_field("body", tokenizer_name="whitespace")
@@ -165,11 +169,7 @@ def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
 def _run_fts5(size: int, repeat: int, cache: Path) -> dict:
     from .corpus import QUERIES
 
-    rows = _tokenised(size, cache)
-    _warm_up()
-    gc.collect()
-    before = _rss_mb()
-    start = time.perf_counter()
+    rows, before, start = _baseline_start(size, cache)
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='unicode61')")
     db.executemany("INSERT INTO docs(title, body) VALUES (?, ?)", rows)
