@@ -108,13 +108,11 @@ def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
     start = time.perf_counter()
     index = SearchIndex()
     index.build(articles, workers=workers)
-    build = time.perf_counter() - start
-    gc.collect()
-    memory = _rss_mb() - before
+    build, memory = _build_cost(before, start)
     result = _time_queries(index.search, QUERIES, repeat)
     updates = []
     for n, article in enumerate(generate(200, seed=99)):
-        article["id"] = articles[n * 7]["id"]  # replace existing articles
+        article["id"] = articles[(n * 7) % len(articles)]["id"]  # replace existing articles
         t = time.perf_counter()
         index.upsert(article)
         updates.append((time.perf_counter() - t) * 1000)
@@ -131,6 +129,13 @@ def _baseline_start(size: int, cache: Path) -> tuple[list, float, float]:
     _warm_up()
     gc.collect()
     return rows, _rss_mb(), time.perf_counter()
+
+
+def _build_cost(before: float, start: float) -> tuple[float, float]:
+    """Seconds since the build started, and the RSS it added (MB)."""
+    build = time.perf_counter() - start
+    gc.collect()
+    return build, _rss_mb() - before
 
 
 def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
@@ -150,9 +155,7 @@ def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
     writer.wait_merging_threads()
     index.reload()
     searcher = index.searcher()
-    build = time.perf_counter() - start
-    gc.collect()
-    memory = _rss_mb() - before
+    build, memory = _build_cost(before, start)
 
     def run(q: str):
         words = _query_words(q)
@@ -175,9 +178,7 @@ def _run_fts5(size: int, repeat: int, cache: Path) -> dict:
     db.executemany("INSERT INTO docs(title, body) VALUES (?, ?)", rows)
     db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
     db.commit()
-    build = time.perf_counter() - start
-    gc.collect()
-    memory = _rss_mb() - before
+    build, memory = _build_cost(before, start)
 
     def run(q: str):
         words = _query_words(q)
