@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask, g, redirect, request
+from flask import Flask, Response, g, redirect, request
 from flask_cors import CORS
 
 from . import config as config_module
 from .api import init_api
 from .api.problems import ApiProblem, problem_for
 from .auth import parse_keys, role_of
-from .observability import init_observability, observe_refresh
-from .security import init_security
+from .observability import init_observability, observe_refresh, record, start_timer
+from .security import init_security, limit_requests, rate_limit_headers, security_headers
 from .services import Services
 
 
@@ -29,26 +29,27 @@ def create_app(overrides: dict | None = None) -> Flask:
     services = Services(app.config)
     app.extensions["service"] = services
 
+    # One hook each way, in this order: every request pays for each hook.
     @app.before_request
     def _before():
+        start_timer()
         g.request_id = _request_id()
         _refuse_nul()
         g.role = _role(keys)
-        behind = services.open().store.refresh()
-        observe_refresh(behind)
+        limit_requests()
+        observe_refresh(services.open().store.refresh())
 
     @app.after_request
     def _after(response):
+        rate_limit_headers(response)
+        security_headers(response)
+        cors_headers(response)
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        record(response)
         return response
 
     app.register_error_handler(Exception, problem_for)
-    origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
-    CORS(app, origins=origins, expose_headers=["ETag", "Link", "X-Total-Count", "Location",
-                                               "X-Request-ID", "Retry-After", "X-RateLimit-Limit",
-                                               "X-RateLimit-Remaining", "X-RateLimit-Reset"],
-         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])
-
+    cors_headers = init_cors(app)
     init_security(app)
     init_observability(app)
     app.add_url_rule("/", "index", lambda: redirect("/docs"))
@@ -57,6 +58,36 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register(app)
     return app
+
+
+CORS_EXPOSED = ["ETag", "Link", "X-Total-Count", "Location", "X-Request-ID", "Retry-After", "X-RateLimit-Limit",
+                "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
+
+def init_cors(app: Flask):
+    """flask-cors with the configured origins, called from our one after-hook.
+
+    A request without an Origin header (not from a browser's cross-origin
+    fetch) always gets the same CORS headers, so flask-cors answers that case
+    once here and the answer is reused; requests with an Origin, and
+    preflights, go through flask-cors every time.
+    """
+    origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
+    CORS(app, origins=origins, expose_headers=CORS_EXPOSED,
+         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])
+    cors_after_request = app.after_request_funcs[None].pop()  # the hook CORS() just added
+    with app.test_request_context("/"):
+        without_origin = cors_after_request(Response()).headers
+        reused = [(name, value) for name, value in without_origin.items()
+                  if name.startswith("Access-Control-") or name == "Vary"]
+
+    def cors_headers(response: Response) -> None:
+        if "Origin" in request.headers or request.method == "OPTIONS":
+            cors_after_request(response)
+        else:
+            response.headers.extend(reused)
+
+    return cors_headers
 
 
 def _refuse_nul() -> None:

@@ -235,7 +235,10 @@ def test_request_id_is_echoed_or_made(client):
 
 
 def test_reused_representations_equal_the_schemas_dump(app, client):
-    from service.api.representations import dump_article, render_article
+    import orjson
+
+    from service.api.representations import dump_article, render_article, shown_article
+    from service.api.responses import etag_for
 
     with app.test_request_context():
         app.extensions["service"].open()
@@ -244,6 +247,9 @@ def test_reused_representations_equal_the_schemas_dump(app, client):
                 first = dump_article(article, fields, formats)
                 assert dump_article(article, fields, formats) is first  # the second is reused
                 assert first == render_article(article, fields, formats)
+                shown = shown_article(article, fields, formats)  # the bytes served, and their ETag
+                assert shown.body == orjson.dumps(render_article(article, fields, formats))
+                assert shown.etag == etag_for(article["version"], shown.body)
 
 
 def test_representation_follows_topic_renames_and_views(client):

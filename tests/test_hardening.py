@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -102,9 +103,31 @@ def test_rate_limits_answer_429_with_retry_after(data_dir):
     assert int(limited.headers["Retry-After"]) > 0
     other = create_app({"DATA_DIR": str(data_dir), "API_KEYS": "test-write-key", "RATE_LIMIT": "3 per minute"})
     anonymous = other.test_client()
-    statuses = [anonymous.get("/api/v1/topics").status_code for _ in range(5)]
-    assert statuses == [200, 200, 200, 429, 429]
+    answers = [anonymous.get("/api/v1/topics") for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0", "0"]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3"
+    assert "3 per 1 minute" in answers[3].get_json()["detail"]
     assert anonymous.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_rate_limit_counters_expire_without_a_thread_per_request():
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from service.security import WorkerMemoryStorage
+
+    storage = WorkerMemoryStorage()
+    first_timer = storage.timer
+    strategy = FixedWindowRateLimiter(storage)
+    item = parse("1 per second")
+    assert strategy.hit(item, "requests", "ip:0") and not strategy.hit(item, "requests", "ip:0")
+    for n in range(1, 200):
+        strategy.hit(item, "requests", f"ip:{n}")
+    assert storage.timer is first_timer  # MemoryStorage would have started new timer threads
+    time.sleep(WorkerMemoryStorage.SWEEP_SECONDS + 0.1)
+    assert strategy.hit(item, "requests", "ip:0")  # a new window, and the stale counters are swept
+    assert list(storage.storage) == [item.key_for("requests", "ip:0")]
 
 
 def test_security_headers(client):

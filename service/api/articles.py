@@ -17,12 +17,11 @@ from .decorators import (
     require_role,
     response,
 )
-from .representations import article_bytes, dump_article, related_cards
+from .representations import dump_article, related_cards, shown_article
 from .responses import (
     cache_headers,
     collection,
     conditional,
-    etag_for,
     if_match_version,
     json_response,
     json_response_bytes,
@@ -116,8 +115,8 @@ class ArticleItem(Resource):
     def get(self, args, article_id):
         """One article, with `?fields=` and `?formats=html,text`."""
         article = visible_article(article_id)
-        payload = article_bytes(article, args.get("fields"), args.get("formats"), args.get("include"))
-        return conditional(payload, article["version"])
+        shown = shown_article(article, args.get("fields"), args.get("formats"), args.get("include"))
+        return conditional(shown.body, shown.etag)
 
     @authenticated()
     @body(ArticleWriteSchema)
@@ -145,8 +144,8 @@ class ArticleItem(Resource):
 
 
 def written(article: dict):
-    payload = article_bytes(article)
-    return json_response_bytes(payload, headers={"ETag": etag_for(article["version"], payload)})
+    shown = shown_article(article)
+    return json_response_bytes(shown.body, headers={"ETag": shown.etag})
 
 
 @ns.route("/<string:article_id>/related")

@@ -7,13 +7,14 @@ Swagger document, from the same marshmallow schema.
 from __future__ import annotations
 
 from functools import wraps
+from types import MappingProxyType
 
 import orjson
 from flask import Response, current_app, g, request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
-from ..security import write_limit
+from ..security import limit_writes
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
 from .responses import json_response
@@ -23,17 +24,31 @@ from .schemas import ProblemSchema
 _doc = Namespace("docs")
 
 
+QUERIES_KEPT = 1024
+
+
 def arguments(schema_cls: type[Schema]):
-    """Load the query string with `schema_cls`; unknown parameters are a 400."""
+    """Load the query string with `schema_cls`; unknown parameters are a 400.
+
+    A query string always loads to the same values, and most requests repeat
+    one, so valid ones are kept (read-only) per schema.
+    """
     schema = schema_cls()
+    loaded_by_query: dict[bytes, MappingProxyType] = {}
 
     def decorator(f):
         @wraps(f)
         def wrapper(*args, **kwargs):
-            try:
-                loaded = schema.load(_query_dict())
-            except ValidationError as exc:
-                raise validation_problem(exc.messages, "query parameters") from None
+            query = request.query_string
+            loaded = loaded_by_query.get(query)
+            if loaded is None:
+                try:
+                    loaded = MappingProxyType(schema.load(_query_dict()))
+                except ValidationError as exc:
+                    raise validation_problem(exc.messages, "query parameters") from None
+                if len(loaded_by_query) >= QUERIES_KEPT:
+                    loaded_by_query.clear()
+                loaded_by_query[query] = loaded
             return f(*args, loaded, **kwargs)
 
         return _doc.doc(params=registry.query_params(schema_cls))(wrapper)
@@ -115,12 +130,12 @@ def authenticated(write: bool = True):
     """Require a key: any key to read drafts, a read-write key to write."""
 
     def decorator(f):
-        limited = write_limit(f) if write else f
-
         @wraps(f)
         def wrapper(*args, **kwargs):
             require_role(write)
-            return limited(*args, **kwargs)
+            if write:
+                limit_writes()
+            return f(*args, **kwargs)
 
         wrapper = _doc.doc(security="bearer")(wrapper)
         responses = {401: "No key, or an unknown key.", 403: "A read-only key.", 429: "Too many writes."}

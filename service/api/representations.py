@@ -7,32 +7,50 @@ import orjson
 
 from ..domain.markdown import to_html, to_text
 from .decorators import current_services
+from .responses import etag_for
 from .schemas import ArticleSchema
 
 _full = ArticleSchema()
 
 
-_rendered: dict[tuple, dict] = {}
-RENDERED_KEPT = 20_000
+class Shown:
+    """One representation of an article: ArticleSchema's dump, its bytes and
+    their ETag, made together and reused together."""
+
+    __slots__ = ("dumped", "body", "etag")
+
+    def __init__(self, dumped: dict, version: int):
+        self.dumped = dumped
+        self.body = orjson.dumps(dumped)
+        self.etag = etag_for(version, self.body)
 
 
-def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
-    """ArticleSchema's dump of an article, reused while nothing it shows has changed.
+_shown: dict[tuple, Shown] = {}
+SHOWN_KEPT = 20_000
+
+
+def shown_article(article: dict, fields=None, formats=None, include=None) -> Shown:
+    """An article as shown, reused while nothing it shows has changed.
 
     Embedded 相关推荐 and 大家都在搜 change with every view and search, so a
     representation that includes them is always made afresh.
     """
     if include:
-        return render_article(article, fields, formats, include)
+        return Shown(render_article(article, fields, formats, include), article["version"])
     services = current_services()
     key = (article["id"], article["version"], services.view_count(article["id"]),
            services.store.generation["topics"], tuple(fields or ()), tuple(formats or ()))
-    dumped = _rendered.get(key)
-    if dumped is None:
-        if len(_rendered) >= RENDERED_KEPT:
-            _rendered.clear()
-        dumped = _rendered[key] = render_article(article, fields, formats)
-    return dumped
+    shown = _shown.get(key)
+    if shown is None:
+        if len(_shown) >= SHOWN_KEPT:
+            _shown.clear()
+        shown = _shown[key] = Shown(render_article(article, fields, formats), article["version"])
+    return shown
+
+
+def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
+    """ArticleSchema's dump of an article (reused, see shown_article)."""
+    return shown_article(article, fields, formats, include).dumped
 
 
 def render_article(article: dict, fields=None, formats=None, include=None) -> dict:
@@ -61,10 +79,6 @@ def render_article(article: dict, fields=None, formats=None, include=None) -> di
 def topic_ref(slug: str, topics: dict) -> dict:
     """{slug, name} of a topic (a slug whose topic is gone shows as its own name)."""
     return {"slug": slug, "name": topics[slug]["name"] if slug in topics else slug}
-
-
-def article_bytes(article: dict, fields=None, formats=None, include=None) -> bytes:
-    return orjson.dumps(dump_article(article, fields, formats, include))
 
 
 def scored(article: dict, score: float) -> dict:

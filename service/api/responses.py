@@ -41,17 +41,22 @@ def etag_for(version: int | None, body: bytes) -> str:
     return f'"{digest}"' if version is None else f'"{version}.{digest}"'
 
 
-def conditional(body: bytes, version: int | None = None) -> Response:
-    """200 with an ETag, or 304 when If-None-Match already has it."""
-    etag = etag_for(version, body)
-    wanted = request.headers.get("If-None-Match", "")
-    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
-    if etag in tags or "*" in tags:
+def conditional(body: bytes, etag: str | None = None) -> Response:
+    """200 with an ETag (the body's digest unless given), or 304 when
+    If-None-Match already has it."""
+    etag = etag or etag_for(None, body)
+    wanted = request.headers.get("If-None-Match")
+    if wanted is not None and _matches(etag, wanted):
         response = Response(status=304)
     else:
         response = Response(body, mimetype="application/json")
     response.headers["ETag"] = etag
     return cache_headers(response)
+
+
+def _matches(etag: str, wanted: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return etag in tags or "*" in tags
 
 
 def if_match_version() -> int | None:

@@ -31,6 +31,20 @@ def shown(topic: dict) -> dict:
     return _topic.dump({**topic, "article_count": current_services().catalog.topic_count(topic["slug"])})
 
 
+def all_shown() -> list[dict]:
+    """Every topic as shown, parents before children: reused until a topic or an
+    article changes (the counts follow articles), not dumped per request."""
+    store = current_services().store
+    key = (id(store), store.generation["topics"], store.generation["articles"])
+    cached = _all_shown.get("list")
+    if cached is None or cached[0] != key:
+        cached = _all_shown["list"] = (key, [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
+    return cached[1]
+
+
+_all_shown: dict[str, tuple] = {}
+
+
 def existing(slug: str) -> dict:
     topic = current_services().store.get("topics", slug)
     if topic is None:
@@ -45,10 +59,9 @@ class TopicList(Resource):
     @other_responses({400: "Invalid parameters."})
     def get(self, args):
         """List topics with their article counts."""
-        topics = sorted(current_services().store.all("topics").values(), key=_family_order)
+        topics = all_shown()
         start, end, pages = page_slice(len(topics), args["page"], args["per_page"])
-        items = [shown(t) for t in topics[start:end]]
-        return collection(items, len(topics), args["page"], args["per_page"], pages)
+        return collection(topics[start:end], len(topics), args["page"], args["per_page"], pages)
 
     @authenticated()
     @body(TopicCreateSchema)

@@ -47,6 +47,7 @@ class FileChangeLog:
     def __init__(self, directory: Path, name: str = "journal.jsonl"):
         self.path = Path(directory) / name
         self.lock_path = Path(directory) / (name + ".lock")
+        self._unchanged: tuple[tuple, LogPosition] | None = None
         self.lock_path.touch(exist_ok=True)
         if not self.path.exists():
             with self.lock():
@@ -63,6 +64,18 @@ class FileChangeLog:
     def read_new(self, position: LogPosition | None) -> tuple[list[dict], LogPosition, bool]:
         """Complete changes after `position`; the third value is True when the
         log was replaced since (by a compaction)."""
+        # Every request asks; one stat answers "nothing new" without opening
+        # the file. Only a fully read file is remembered: a torn tail may be
+        # cut and replaced by a line of the same length within one clock tick.
+        st = os.stat(self.path)
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if position is not None and self._unchanged == (stamp, position):
+            return [], position, False
+        changes, position, replaced = self._read_new(position)
+        self._unchanged = (stamp, position) if position.offset == st.st_size else None
+        return changes, position, replaced
+
+    def _read_new(self, position: LogPosition | None) -> tuple[list[dict], LogPosition, bool]:
         with open(self.path, "rb") as handle:
             generation = _base_of(handle)
             replaced = position is not None and position.generation != generation

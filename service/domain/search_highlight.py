@@ -35,6 +35,11 @@ def highlight(source: str, terms: set[str], pinyin_keys: set[str] = frozenset())
     """HTML of source with occurrences of terms (normalised) in <em>."""
     if not source:
         return ""
+    return _highlight(source, frozenset(terms), frozenset(pinyin_keys))
+
+
+@lru_cache(maxsize=8192)  # a popular query brings back the same hits with the same terms
+def _highlight(source: str, terms: frozenset[str], pinyin_keys: frozenset[str]) -> str:
     norm, owner = _normalised_with_map(source)
     marked = bytearray(len(source))
     for term in terms:
