@@ -3,7 +3,7 @@
 The production gunicorn.conf.py is used as it is; only the app path on the
 command line differs. Before importing service.wsgi (which opens the store and
 builds the indexes in the gunicorn master, preload_app), this wraps
-Store.open, SearchIndex.build and Related.build with perf_counter/process_time
+Store.open and the indexes' build, save and load with perf_counter/process_time
 and appends one JSON line per finished step to $BENCH_TIMINGS, so a start-up
 that the bench gives up on still tells which steps finished and how long they
 took, and the master's RSS after each. The wrappers add microseconds; nothing under service/ changes.
@@ -59,7 +59,11 @@ from service.domain.store import Store  # noqa: E402
 
 _timed(Store, "open", "store.open")
 _timed(SearchIndex, "build", "search.build")
+_timed(SearchIndex, "save", "search.save")
+_timed(SearchIndex, "load", "search.load")  # a classmethod: the wrapper gets the bound method
 _timed(Related, "build", "related.build")
+_timed(Related, "save", "related.save")
+_timed(Related, "load", "related.load")
 
 from service.wsgi import app  # noqa: E402
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from .domain.catalog import Catalog
 from .domain.event_counter import EventCounter
 from .domain.for_you import ForYou
 from .domain.hot_searches import HotRules, HotSearches
+from .domain.index_files import SavedIndexes
 from .domain.regions import find_regions, normalise_region
 from .domain.related import Related
 from .domain.search_index import SearchIndex
@@ -20,6 +22,12 @@ from .domain.topics import assign_topics
 from .domain.trending import Trending
 
 PARALLEL_BUILD_FROM = 20_000
+# Above this many articles, related lists are ranked at their first lookup, not
+# all at start-up (about 3 ms each: minutes at 100k).
+RANK_EAGERLY_UP_TO = 20_000
+INDEX_DIR = "indexes"
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -37,23 +45,41 @@ class Services:
         self.hot_rules = HotRules(self.store)
         self.search = SearchIndex()
         self.store.subscribe(self._index_change)
+        self._indexing = False
         self.ready = False
 
     def open(self) -> Services:
         """Load the store (seeding or migrating it first if need be), then
-        build what is derived from it: search index, related lists, counters."""
+        build what is derived from it: search index, related lists, counters.
+
+        The indexes are derived from the snapshot and saved beside it, so a
+        restart loads them instead of building them; the journal's changes
+        are then replayed into them like any other change.
+        """
         if self.ready:
             return self
         store, config = self.store, self.config
-        store.open()
+        store.open(replay=False)
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
-        # Tokenising dominates the build: on a large store, use every core (forked
-        # before any thread exists: in the gunicorn master, or a CLI).
-        workers = min(os.cpu_count() or 1, 4) if len(articles()) > PARALLEL_BUILD_FROM else 1
-        self.search.build(articles().values(), workers=workers)
-        self.related = Related(articles, lambda: {t["slug"]: t["name"] for t in store.all("topics").values()})
-        self.related.build()
+        topic_names = lambda: {t["slug"]: t["name"] for t in store.all("topics").values()}  # noqa: E731
+        saved = SavedIndexes(store.data_dir / INDEX_DIR, store.snapshot_id)
+        search = saved.load("search", SearchIndex.load)
+        if search is None:
+            # Tokenising dominates the build: on a large store, use every core (forked
+            # before any thread exists: in the gunicorn master, or a CLI).
+            workers = min(os.cpu_count() or 1, 4) if len(articles()) > PARALLEL_BUILD_FROM else 1
+            search = SearchIndex()
+            search.build(articles().values(), workers=workers)
+            saved.save("search", search)
+        self.search = search
+        related = saved.load("related", lambda path: Related.load(path, articles, topic_names))
+        if related is None:
+            related = Related(articles, topic_names).build(rank=len(articles()) <= RANK_EAGERLY_UP_TO)
+            saved.save("related", related)
+        self.related = related
         store.subscribe(self.related.on_change)
+        self._indexing = True
+        store.refresh()
         self.views = EventCounter(store.data_dir, "views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)
@@ -78,8 +104,8 @@ class Services:
         return self.views.total(article_id) if self.ready else 0
 
     def _index_change(self, kind: str, key: str, old: dict | None, new: dict | None) -> None:
-        if kind != "articles" or not self.ready:
-            return  # before open() the whole index is built in one go
+        if kind != "articles" or not self._indexing:
+            return  # before open() the whole index is built or loaded in one go
         if new is None:
             self.search.remove(key)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from opencc import OpenCC
 
@@ -212,6 +213,115 @@ def test_suggest_by_text_pinyin_and_initials(small):
     popular = small.suggest("广州", popular=["广州医保怎么报销", "深圳医保"])
     assert popular[0] == {"text": "广州医保怎么报销", "id": None}
     assert small.suggest("广州", limit=1, popular=["广州医保怎么报销"]) == popular[:1]
+
+
+# -- saving and loading ----------------------------------------------------
+
+ROUND_TRIP = [
+    ("医保", {}),
+    ("医保", {"offset": 5, "limit": 7}),
+    ("医保", {"topic": "personal-account"}),
+    ("医保", {"region": "广州"}),
+    ("医保卡", {"topic": "insurance-card", "region": "广东"}),
+    ("报销", {"include_drafts": True}),
+    ("异地就医备案", {}),
+    ("異地就醫備案", {}),
+    ("宝宝出生怎么参保", {}),
+    ("佛山惠民保", {"region": "佛山"}),
+    ("医保账户为什么是负的", {}),
+    ("yibaoka", {}),
+    ("ybk", {}),
+    ("shebaoka mima", {}),
+    ("怎么", {}),
+    ("社保卡密码", {"limit": 50}),
+    ("不存在的词语", {}),
+]
+SUGGEST = ["医保", "社保卡", "yibao", "ybk", "sbk", "廣州"]
+
+
+def _same(a, b, queries=ROUND_TRIP):
+    for query, filters in queries:
+        assert a.search(query, **filters) == b.search(query, **filters), (query, filters)
+    for prefix in SUGGEST:
+        assert a.suggest(prefix) == b.suggest(prefix), prefix
+
+
+def test_save_and_load_round_trip(seed, tmp_path):
+    index, _ = seed
+    index.save(tmp_path / "search.npz")
+    loaded = SearchIndex.load(tmp_path / "search.npz")
+    assert loaded is not None
+    assert loaded.search("医保").total > 50  # the queries do find things
+    _same(index, loaded)
+    assert len(loaded) == len(index) and loaded.nbytes() == index.nbytes()
+
+
+def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_index, "DELTA_DOCS", 5)  # merge deltas both before and after saving
+    original = SearchIndex()
+    original.build(search_eval.seed_articles())
+    # Pending deltas, a removed docno and a draft all have to survive the file.
+    original.upsert(_article(900, "医保卡丢了怎么补办", topics=["insurance-card"], regions=["广州"]))
+    original.upsert(_article(901, "医保草稿", status="draft", regions=["广州"]))
+    original.remove(next(iter(original._docno)))
+    assert original.postings.delta
+    original.save(tmp_path / "search.npz")
+    loaded = SearchIndex.load(tmp_path / "search.npz", synonyms=original.synonyms)
+    _same(original, loaded)
+
+    for index in (original, loaded):
+        index.upsert(_article(902, "退休人员医保卡怎么激活", topics=["insurance-card"], regions=["佛山"]))
+        index.upsert(_article(900, "生育津贴怎么领", topics=["benefits"]))  # replaces
+        for n in range(903, 910):
+            index.upsert(_article(n, f"异地就医备案第{n}号"))
+        index.remove("d905")
+        index.remove(next(iter(index._docno)))
+    assert "d902" in _ids(loaded.search("医保卡激活"))
+    assert "d905" not in _ids(loaded.search("异地就医备案", limit=100)) and "d905" not in loaded
+    assert "d900" not in _ids(loaded.search("补办"))
+    queries = [*ROUND_TRIP, ("医保卡激活", {}), ("生育津贴", {}), ("异地就医", {"limit": 100})]
+    _same(original, loaded, queries)
+    original._compact()
+    loaded._compact()
+    _same(original, loaded, queries)
+
+
+def test_loaded_arrays_can_be_updated_in_place(small, tmp_path):
+    small.save(tmp_path / "search.npz")
+    loaded = SearchIndex.load(tmp_path / "search.npz")
+    assert loaded._alive.flags.writeable and loaded._draft.flags.writeable and loaded._date.flags.writeable
+    loaded.remove("d1")
+    assert "d1" not in _ids(loaded.search("佛山医保"))
+    assert _ids(SearchIndex.load(tmp_path / "search.npz").search("佛山医保"))[0] == "d1"  # file untouched
+
+
+def test_bad_files_load_as_none(small, tmp_path, monkeypatch):
+    good = tmp_path / "search.npz"
+    small.save(good)
+    data = good.read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"not an index \x00\xff" * 100)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with np.load(good) as saved:
+        np.savez(tmp_path / "partial.npz", meta=saved["meta"])  # a zip missing every other key
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    for name in ["truncated", "garbage", "empty", "partial", "flipped", "missing"]:
+        assert SearchIndex.load(tmp_path / f"{name}.npz") is None, name
+    monkeypatch.setattr(SearchIndex, "FORMAT", SearchIndex.FORMAT + 1)
+    small.save(tmp_path / "newer.npz")
+    assert SearchIndex.load(tmp_path / "newer.npz") is not None
+    assert SearchIndex.load(good) is None
+    monkeypatch.undo()
+    assert SearchIndex.load(tmp_path / "newer.npz") is None
+    assert SearchIndex.load(good) is not None
+
+
+def test_changed_scoring_constants_make_a_file_stale(small, tmp_path, monkeypatch):
+    small.save(tmp_path / "search.npz")
+    monkeypatch.setattr(search_index, "K1", search_index.K1 + 0.1)
+    assert SearchIndex.load(tmp_path / "search.npz") is None
 
 
 # -- text pipeline ----------------------------------------------------------

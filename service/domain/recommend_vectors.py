@@ -19,6 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
+from itertools import repeat
 
 import numpy as np
 
@@ -50,13 +51,25 @@ def _words(text: str | None) -> list[str]:
 
 def article_terms(article: dict) -> tuple[Counter, set[str], float]:
     """(weighted term counts outside the title, title words, weighted length)."""
+    # Counted per field in C, filtered once per distinct word: a page repeats its words
+    # several times. Weights are 1 and 0.5, so the sums are exact in any order.
     counts: Counter = Counter()
     for field, weight in FIELD_WEIGHTS:
         text = article.get(field) or ""
         if field == "body":
             text = text[:MAX_BODY_CHARS]
-        for word in _words(text):
-            counts[word] += weight
+        if not text:
+            continue
+        if weight == 1.0:
+            counts.update(tokens(text))
+        else:
+            for word, n in Counter(tokens(text)).items():
+                counts[word] += weight * n
+    drop = counts.keys() & STOPWORDS
+    # Every _NOISE alternative starts with a digit (\d is exactly str.isdecimal): most words skip the regex.
+    drop.update(w for w in counts if w[:1].isdecimal() and _NOISE.match(w))
+    for word in drop:
+        counts.pop(word)  # dict.pop: Counter's own __delitem__ is Python code
     title = set(_words(article.get("title")))
     return counts, title, float(sum(counts.values()))
 
@@ -111,9 +124,12 @@ def weigh(vocab: Vocabulary, counts: Counter, title: set[str], length: float) ->
 def term_arrays(vocab: Vocabulary, counts: Counter, title: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(term ids, tf, in title) in term order: ~9 bytes a term instead of a Counter's ~100."""
     words = sorted(counts.keys() | title)
-    tids = np.fromiter((vocab.id(w) for w in words), dtype=np.int32, count=len(words))
-    tf = np.fromiter((counts.get(w, 0.0) for w in words), dtype=np.float32, count=len(words))
-    in_title = np.fromiter((w in title for w in words), dtype=bool, count=len(words))
+    ids = list(map(vocab.ids.get, words))  # map() over bound methods: no Python frame per word
+    if None in ids:
+        ids = [vocab.id(w) if t is None else t for w, t in zip(words, ids, strict=True)]  # new ids in word order
+    tids = np.array(ids, dtype=np.int32)
+    tf = np.array(list(map(counts.get, words, repeat(0.0, len(words)))), dtype=np.float32)
+    in_title = np.array(list(map(title.__contains__, words)), dtype=bool)
     return tids, tf, in_title
 
 

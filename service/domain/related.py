@@ -23,16 +23,27 @@ Ranking one article (the anchor):
 Only published articles are ever recommended; an article is never its own.
 Reasons are built at lookup from the records and the vectors, so the lists
 themselves are just two small numpy matrices.
+
+Start-up: ranking every list is most of a build, so a large store builds with
+rank=False and ranks each list at its first lookup (a dirty row). A list
+still unranked when articles change is then ranked on the changed articles,
+as a dirty eager list is. save()/load() keep the whole structure in one .npz
+beside the data, so the next start skips the build.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 
-from .recommend_signals import Signals, reasons
+from .durable import atomic_write
+from .recommend_signals import MAX_REGIONS, Signals, reasons
 from .recommend_vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, build_vectors, weigh
 
 LIMIT = 20
@@ -52,6 +63,8 @@ RELINK_BUDGET = 8  # neighbour lists re-ranked inside on_change; the rest at the
 TEXT_FIELDS = ("title", "answer", "summary", "body")
 RANK_FIELDS = TEXT_FIELDS + ("topics", "regions", "status", "published_at", "related_curated")
 
+log = logging.getLogger(__name__)
+
 
 class Related:
     """Related-article lists for a collection of article records.
@@ -60,6 +73,8 @@ class Related:
     ``lambda: store.all("articles")``); `topic_names` returns slug -> name for
     the reasons. Subscribe on_change to the store to keep lists current.
     """
+
+    FORMAT = 1  # bump when the saved layout changes
 
     def __init__(
         self,
@@ -104,8 +119,12 @@ class Related:
         self.reference_day = 0.0
         self._cache: dict[int, list[dict]] = {}
 
-    def build(self) -> Related:
-        """Vectorise every article and rank every list (minutes at 100k: see bench)."""
+    def build(self, rank: bool = True) -> Related:
+        """Vectorise every article and rank every list (minutes at 100k: see bench).
+
+        rank=False leaves every list dirty, to be ranked at its first lookup
+        (a few ms): ranking is most of the build, and most lists are never asked for.
+        """
         with self._lock:
             records = list(self._articles().values())
             self._reset(len(records))
@@ -121,8 +140,11 @@ class Related:
             days = self.signals.day[: len(records)]
             self.reference_day = self._fixed_reference or (float(days.max()) if len(records) else 0.0)
             self._build_postings(len(records))
-            for i in range(len(records)):
-                self._relink(i)
+            if rank:
+                for i in range(len(records)):
+                    self._relink(i)
+            else:
+                self.dirty[: len(records)] = True
             self.changes_since_build = 0
             return self
 
@@ -443,6 +465,146 @@ class Related:
             else:
                 self.dirty[h] = True
 
+    # -- saving and loading --------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write everything built to one file, atomically.
+
+        One uncompressed .npz with no object arrays: strings as UTF-8 blobs
+        with end offsets, dicts of arrays flattened with end offsets, scalars
+        in a JSON blob ("meta"). Lists may be saved partly ranked (dirty).
+        """
+        buffer = io.BytesIO()
+        with self._lock:  # savez copies: the lock is not held for the disk write
+            np.savez(buffer, **self._saved_arrays())
+        atomic_write(path, buffer.getvalue())
+
+    def _saved_arrays(self) -> dict[str, np.ndarray]:
+        n, terms, sig = len(self.ids), len(self.vocab.terms), self.signals
+        pos, lens = self.vectors.gather(np.arange(n))  # live entries only: garbage is not saved
+        meta = {
+            "format": self.FORMAT, "limit": self.limit, "rows": n, "terms": terms,
+            "docs": self.vocab.docs, "avg_len": self.vocab.avg_len, "reference_day": self.reference_day,
+            "changes_since_build": self.changes_since_build, "topic_bit": sig.topic_bit,
+        }
+        delta = self.post_delta
+        return {
+            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            **_pack_strings("ids", self.ids),
+            **_pack_strings("terms", self.vocab.terms),
+            **_pack_strings("region_names", sig.region_names),
+            "df": self.vocab.df[:terms],
+            "term_length": self.vocab.length[:terms],
+            "vec_start": np.cumsum(lens) - lens,
+            "vec_length": self.vectors.length[:n],
+            "vec_terms": self.vectors.terms[pos],
+            "vec_weights": self.vectors.weights[pos],
+            "topics": sig.topics[:n],
+            "regions": sig.regions[:n],
+            "day": sig.day[:n],
+            "region_score": sig.region_score[: len(sig.region_names)],
+            "eligible": self.eligible[:n],
+            "dirty": self.dirty[:n],
+            "list_ids": self.list_ids[:n],
+            "list_scores": self.list_scores[:n],
+            "post_ptr": self.post_ptr,
+            "post_rows": self.post_rows,
+            "post_w": self.post_w,
+            **_pack_groups("curated_out", self.curated_out, np.int32),
+            **_pack_groups("curated_in", {k: sorted(v) for k, v in self.curated_in.items()}, np.int32),
+            **_pack_groups("delta_rows", {k: [r for r, _ in v] for k, v in delta.items()}, np.int32),
+            # float64: the weights are Python floats, kept exactly
+            **_pack_groups("delta_w", {k: [w for _, w in v] for k, v in delta.items()}, np.float64),
+        }
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        articles: Callable[[], Mapping[str, dict]],
+        topic_names: Callable[[], Mapping[str, str]] | None = None,
+        limit: int = LIMIT,
+        reference_day: float | None = None,
+    ) -> Related | None:
+        """The saved structure bound to these accessors, or None when the file is missing,
+        unreadable, of another FORMAT, or built with another limit (or another fixed reference_day).
+
+        Nothing here checks that the file was built from these articles: the caller
+        names the file after the snapshot it was built from."""
+        related = cls(articles, topic_names, limit, reference_day)
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                return related if related._restore(saved) else None
+        except Exception as exc:  # noqa: BLE001 - a bad cache file costs a rebuild, never a failed start
+            log.info("cannot load %s: %r", path, exc)
+            return None
+
+    def _restore(self, saved) -> bool:
+        """Fill self from an open .npz; False when it was saved for other settings.
+
+        Shapes, dtypes and index ranges are checked, so a file that reads
+        but does not fit raises here rather than at some later lookup.
+        """
+        meta = json.loads(_array(saved, "meta", np.uint8).tobytes().decode())
+        if meta["format"] != self.FORMAT or meta["limit"] != self.limit:
+            return False
+        if self._fixed_reference and meta["reference_day"] != self._fixed_reference:
+            return False  # ranked for another day: recency would differ from a build with this one
+        n, terms = int(meta["rows"]), int(meta["terms"])
+        self._reset(n)
+        self.ids = _unpack_strings(saved, "ids", n)
+        self.row_of = {aid: i for i, aid in enumerate(self.ids)}
+
+        vocab = self.vocab
+        vocab.terms = _unpack_strings(saved, "terms", terms)
+        vocab.ids = {term: i for i, term in enumerate(vocab.terms)}
+        vocab.df = _grown(_array(saved, "df", np.int32, (terms,)), 1024)
+        vocab.length = _grown(_array(saved, "term_length", np.int8, (terms,)), 1024)
+        vocab.docs, vocab.avg_len = int(meta["docs"]), float(meta["avg_len"])
+
+        vec = self.vectors
+        vec.length[:n] = _array(saved, "vec_length", np.int32, (n,))
+        vec.start[:n] = _array(saved, "vec_start", np.int64, (n,))
+        vec.terms = _array(saved, "vec_terms", np.int32)
+        vec.weights = _array(saved, "vec_weights", np.float32, vec.terms.shape)
+        vec.used = len(vec.terms)
+        _check((vec.length[:n] >= 0).all() and (vec.start[:n] >= 0).all()
+               and (vec.start[:n] + vec.length[:n] <= vec.used).all())
+        _check_range(vec.terms, terms)
+
+        sig = self.signals
+        sig.topic_bit = {str(slug): int(bit) for slug, bit in meta["topic_bit"].items()}
+        _check(all(0 <= bit < 64 for bit in sig.topic_bit.values()))
+        sig.region_names = _unpack_strings(saved, "region_names")
+        sig.region_id = {name: i for i, name in enumerate(sig.region_names)}
+        sig.region_score = _grown(_array(saved, "region_score", np.float32, (len(sig.region_names),)), 64)
+        sig.topics[:n] = _array(saved, "topics", np.uint64, (n,))
+        sig.regions[:n] = _array(saved, "regions", np.int32, (n, MAX_REGIONS))
+        sig.day[:n] = _array(saved, "day", np.float32, (n,))
+        _check_range(sig.regions[:n], len(sig.region_names), -1)
+
+        self.eligible[:n] = _array(saved, "eligible", np.bool_, (n,))
+        self.dirty[:n] = _array(saved, "dirty", np.bool_, (n,))
+        self.list_ids[:n] = _check_range(_array(saved, "list_ids", np.int32, (n, self.limit)), n, -1)
+        self.list_scores[:n] = _array(saved, "list_scores", np.float32, (n, self.limit))
+
+        self.post_ptr = _array(saved, "post_ptr", np.int64)
+        self.post_rows = _check_range(_array(saved, "post_rows", np.int32), n)
+        self.post_w = _array(saved, "post_w", np.float32, self.post_rows.shape)
+        _check(1 <= len(self.post_ptr) <= terms + 1 and self.post_ptr[0] == 0
+               and (np.diff(self.post_ptr) >= 0).all() and self.post_ptr[-1] == len(self.post_rows))
+
+        self.curated_out = _unpack_groups(saved, "curated_out", np.int32, n, n)
+        self.curated_in = {k: set(v.tolist()) for k, v in _unpack_groups(saved, "curated_in", np.int32, n, n).items()}
+        rows = _unpack_groups(saved, "delta_rows", np.int32, terms, n)
+        weights = _unpack_groups(saved, "delta_w", np.float64, terms)
+        _check(rows.keys() == weights.keys() and all(len(rows[k]) == len(weights[k]) for k in rows))
+        self.post_delta = {k: list(zip(rows[k].tolist(), weights[k].tolist(), strict=True)) for k in rows}
+
+        self.reference_day = float(meta["reference_day"])
+        self.changes_since_build = int(meta["changes_since_build"])
+        return True
+
     # -- introspection -------------------------------------------------------
 
     def nbytes(self) -> int:
@@ -454,3 +616,68 @@ class Related:
     def stats(self) -> dict:
         return {"articles": len(self.ids), "terms": len(self.vocab.terms), "array_bytes": self.nbytes(),
                 "changes_since_build": self.changes_since_build, "top_terms": TOP_TERMS}
+
+
+# -- the saved file's pieces ---------------------------------------------------
+
+
+def _check(ok) -> None:
+    if not ok:
+        raise ValueError("saved related lists are inconsistent")
+
+
+def _check_range(values: np.ndarray, end: int, start: int = 0) -> np.ndarray:
+    _check(not len(values) or (int(values.min()) >= start and int(values.max()) < end))
+    return values
+
+
+def _array(saved, key: str, dtype, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """One stored array, of exactly this dtype (and shape): a file that differs is not ours."""
+    value = saved[key]
+    _check(value.dtype == np.dtype(dtype) and (shape is None or value.shape == shape))
+    _check(shape is not None or value.ndim == 1)
+    return value
+
+
+def _grown(values: np.ndarray, minimum: int) -> np.ndarray:
+    """values in an array of at least `minimum` (zero-filled): growth by doubling needs a non-empty array."""
+    out = np.zeros(max(len(values), minimum), dtype=values.dtype)
+    out[: len(values)] = values
+    return out
+
+
+def _pack_strings(name: str, strings: list[str]) -> dict[str, np.ndarray]:
+    text = "".join(strings)
+    ends = np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))
+    blob = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return {f"{name}_utf8": blob, f"{name}_ends": ends}
+
+
+def _unpack_strings(saved, name: str, count: int | None = None) -> list[str]:
+    text = _array(saved, f"{name}_utf8", np.uint8).tobytes().decode("utf-8", "surrogatepass")
+    ends = _array(saved, f"{name}_ends", np.int64, None if count is None else (count,))
+    _check((ends[-1] if len(ends) else 0) == len(text) and (np.diff(ends, prepend=0) >= 0).all())
+    bounds = [0, *ends.tolist()]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _pack_groups(name: str, groups: Mapping, dtype) -> dict[str, np.ndarray]:
+    """int -> list or array, as keys, end offsets and one flat array (insertion order kept)."""
+    parts = [np.asarray(v, dtype=dtype) for v in groups.values()]
+    sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    return {
+        f"{name}_keys": np.fromiter(groups, dtype=np.int64, count=len(groups)),
+        f"{name}_ends": np.cumsum(sizes),
+        f"{name}_values": np.concatenate(parts) if parts else np.zeros(0, dtype=dtype),
+    }
+
+
+def _unpack_groups(saved, name: str, dtype, key_end: int, value_end: int | None = None) -> dict[int, np.ndarray]:
+    keys = _check_range(_array(saved, f"{name}_keys", np.int64), key_end)
+    ends = _array(saved, f"{name}_ends", np.int64, keys.shape)
+    values = _array(saved, f"{name}_values", dtype)
+    if value_end is not None:
+        _check_range(values, value_end)
+    _check((ends[-1] if len(ends) else 0) == len(values) and (np.diff(ends, prepend=0) >= 0).all())
+    parts = np.split(values, ends[:-1]) if len(keys) else []  # split() of nothing is one empty part
+    return dict(zip(keys.tolist(), parts, strict=True))

@@ -23,22 +23,32 @@ Why this shape:
 - upsert/remove cost about a millisecond: they append to a delta and mask
   the old docno; the delta is folded into the arrays every DELTA_DOCS
   changes and dead docnos are dropped once they are a quarter of the index.
+- save/load: building tokenises every article (tens of seconds at 100k),
+  so the built index is saved as one uncompressed .npz (flat arrays;
+  strings as a UTF-8 blob plus lengths; scalars as a JSON blob) and loaded
+  at the next start. Derived parts (dense rows) are recomputed, lazy ones
+  (the suggester) rebuilt on first use. A file of another FORMAT or scoring
+  setup, or one that does not read, loads as None: it is a cache, the
+  caller rebuilds.
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import json
 import multiprocessing as mp
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from . import search_pinyin, search_suggest, text
+from . import durable, search_pinyin, search_suggest, text
 from .search_highlight import highlight
-from .search_postings import IMPACT_SCALE, Facet, Postings, Vocab
+from .search_postings import IMPACT_SCALE, Facet, Postings, Vocab, pack_strings, unpack_strings
 from .search_synonyms import Synonyms
 
 FIELDS = ("title", "answer", "summary", "meta", "body")
@@ -136,6 +146,8 @@ def _locked(method):
 
 class SearchIndex:
     """In-process search index; see the module docstring for the design."""
+
+    FORMAT = 1  # bump when the saved layout changes
 
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms.load()
@@ -589,12 +601,118 @@ class SearchIndex:
                 out.append({"text": self._titles[d], "id": self._ids[d]})
         return out[:limit]
 
+    # -- saving ----------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the whole index to one file, atomically."""
+        with self._lock:
+            arrays = self._state()
+        # Serialised and written outside the lock so searches are not held up:
+        # the arrays referenced are replaced on change, never modified in place
+        # (those that are were copied by _state).
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        durable.atomic_write(Path(path), buffer.getbuffer())
+
+    @classmethod
+    def load(cls, path: Path, synonyms: Synonyms | None = None) -> SearchIndex | None:
+        """The saved index, or None when the file is missing, unreadable, or of another FORMAT."""
+        try:
+            with np.load(Path(path), allow_pickle=False) as saved:
+                parts = cls._restore(saved)
+        except Exception:  # any unreadable cache (truncated, garbage, missing keys) means rebuild
+            return None
+        if parts is None:
+            return None
+        index = cls(synonyms)
+        for name, value in parts.items():
+            setattr(index, name, value)
+        return index
+
+    def _state(self) -> dict[str, np.ndarray]:
+        meta = {
+            "format": self.FORMAT,
+            "scoring": _scoring(),
+            "avg_title_keys": self._avg_title_keys,
+            "live": self._live,
+            "dead": self._dead,
+        }
+        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        arrays["ids"], arrays["ids_len"] = pack_strings(i or "" for i in self._ids)
+        arrays["ids_none"] = np.fromiter((i is None for i in self._ids), bool, len(self._ids))
+        arrays["titles"], arrays["titles_len"] = pack_strings(self._titles)
+        arrays["summaries"], arrays["summaries_len"] = pack_strings(self._summaries)
+        # _docno is not quite derivable from _ids: a build given one id twice keeps both docnos.
+        arrays["docno"] = np.fromiter(self._docno.values(), np.int64, len(self._docno))
+        # Full capacity (not just len(_ids)) so _grow and nbytes() behave as before saving.
+        arrays["alive"] = self._alive.copy()
+        arrays["draft"] = self._draft.copy()
+        arrays["date"] = self._date.copy()
+        arrays["avg_len"] = self._avg_len.copy()
+        for name in _PARTS:
+            for key, value in getattr(self, name).state().items():
+                arrays[f"{name}.{key}"] = value
+        return arrays
+
+    @classmethod
+    def _restore(cls, saved: Mapping[str, np.ndarray]) -> dict[str, object] | None:
+        """Attribute values from a saved file, None if it is of another format."""
+        meta = json.loads(saved["meta"].tobytes())
+        if meta.get("format") != cls.FORMAT or meta.get("scoring") != _scoring():
+            return None
+        ids: list[str | None] = unpack_strings(saved["ids"], saved["ids_len"])
+        ids_none = saved["ids_none"]  # each lookup re-reads the member: read once
+        for docno in np.flatnonzero(ids_none).tolist():
+            ids[docno] = None
+        titles = unpack_strings(saved["titles"], saved["titles_len"])
+        summaries = unpack_strings(saved["summaries"], saved["summaries_len"])
+        alive, draft, date = saved["alive"], saved["draft"], saved["date"]
+        avg_len = saved["avg_len"].astype(np.float64)
+        if not (
+            len(ids) == len(titles) == len(summaries) == len(ids_none)
+            and len(alive) == len(draft) == len(date) >= len(ids)
+            and alive.dtype == bool and draft.dtype == bool and date.dtype == np.int32
+            and avg_len.shape == (len(FIELDS),)
+        ):
+            raise ValueError("document table does not match")
+        parts: dict[str, object] = {
+            "_ids": ids,
+            "_docno": {ids[d]: d for d in saved["docno"].tolist()},
+            "_titles": titles,
+            "_summaries": summaries,
+            "_alive": alive,
+            "_draft": draft,
+            "_date": date,
+            "_avg_len": avg_len,
+            "_avg_title_keys": float(meta["avg_title_keys"]),
+            "_live": int(meta["live"]),
+            "_dead": int(meta["dead"]),
+        }
+        files = saved.keys()
+        for name, kind in _PARTS.items():
+            prefix = f"{name}."
+            parts[name] = kind.from_state({k[len(prefix):]: saved[k] for k in files if k.startswith(prefix)})
+        return parts
+
     # -- diagnostics -----------------------------------------------------
 
     def nbytes(self) -> int:
         """Bytes held in numpy arrays (Python-side vocab and strings excluded)."""
         arrays = self._alive.nbytes + self._draft.nbytes + self._date.nbytes
         return arrays + sum(p.nbytes() for p in (self.postings, self.pinyin, self.topics, self.regions))
+
+
+_PARTS: dict[str, type[Postings] | type[Facet]] = {
+    "postings": Postings, "pinyin": Postings, "topics": Facet, "regions": Facet,
+}
+
+
+def _scoring() -> list:
+    """The constants baked into saved impacts: a file built under others is stale."""
+    return json.loads(json.dumps([
+        FIELDS, FIELD_WEIGHT.tolist(), FIELD_B.tolist(), K1, TITLE_K1, TITLE_SHARE, PINYIN_K1,
+        BODY_CHARS, IMPACT_SCALE,
+    ]))
 
 
 def _impact(title: np.ndarray, rest: np.ndarray) -> np.ndarray:

@@ -7,9 +7,13 @@ in a fraction of a millisecond. Arrays are expensive to grow one document at
 a time, so changes go to a small append-only delta of Python lists that is
 folded into the arrays (one np.insert pass) once it holds enough documents.
 Removed documents are only masked out; compact() drops them in bulk.
+state()/from_state() turn both classes into flat arrays and back, so the
+search index can be saved to one file and loaded instead of rebuilt.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -24,6 +28,49 @@ class Vocab(dict):
     def __missing__(self, key: str) -> int:
         value = self[key] = len(self)
         return value
+
+    @classmethod
+    def of(cls, names: list[str]) -> Vocab:
+        """The vocab whose ids are the positions in names (its insertion order)."""
+        vocab = cls(zip(names, range(len(names)), strict=True))
+        if len(vocab) != len(names):
+            raise ValueError("duplicate vocabulary entries")
+        return vocab
+
+
+def pack_strings(strings: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8 bytes, lengths in characters) of the strings.
+
+    One blob decoded once and sliced loads far faster than a numpy unicode
+    array (fixed width: four bytes a character of the longest string).
+    surrogatepass keeps a lone surrogate (valid in JSON) round-tripping.
+    """
+    strings = list(strings)
+    lengths = np.fromiter(map(len, strings), np.int64, len(strings))
+    blob = "".join(strings).encode("utf-8", "surrogatepass")
+    return np.frombuffer(blob, np.uint8), lengths
+
+
+def unpack_strings(blob: np.ndarray, lengths: np.ndarray) -> list[str]:
+    joined = blob.tobytes().decode("utf-8", "surrogatepass")
+    ends = np.cumsum(lengths, dtype=np.int64).tolist()
+    if (ends[-1] if ends else 0) != len(joined) or (len(lengths) and lengths.min() < 0):
+        raise ValueError("string lengths do not match the blob")
+    return [joined[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _lists(keys: np.ndarray, lens: np.ndarray, *columns: np.ndarray) -> dict[int, tuple[list[int], ...]]:
+    """Inverse of flattening {key: (list, list, ...)} into keys, lens and columns."""
+    ends = np.cumsum(lens, dtype=np.int64).tolist()
+    if any(len(column) != (ends[-1] if ends else 0) for column in columns):
+        raise ValueError("delta lengths do not match")
+    values = [c.tolist() for c in columns]
+    out: dict[int, tuple[list[int], ...]] = {}
+    start = 0
+    for key, end in zip(keys.tolist(), ends, strict=True):
+        out[key] = tuple(v[start:end] for v in values)
+        start = end
+    return out
 
 
 class Postings:
@@ -159,6 +206,45 @@ class Postings:
         dense = sum(row.nbytes for row in self.dense.values())
         return self.indptr.nbytes + self.docs.nbytes + self.imps.nbytes + dense
 
+    # -- saving ----------------------------------------------------------
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything as flat arrays. Dense rows are left out: they follow
+        from the base arrays and cost N bytes a term on disk."""
+        vocab, vocab_len = pack_strings(self.vocab)
+        terms = list(self.delta)
+        return {
+            "vocab": vocab,
+            "vocab_len": vocab_len,
+            "indptr": self.indptr,
+            "docs": self.docs,
+            "imps": self.imps,
+            "delta_terms": np.asarray(terms, np.int64),
+            "delta_lens": np.asarray([len(self.delta[t][0]) for t in terms], np.int64),
+            "delta_docnos": np.asarray([d for t in terms for d in self.delta[t][0]], np.int32),
+            "delta_imps": np.asarray([i for t in terms for i in self.delta[t][1]], np.uint8),
+            "delta_docs": np.asarray([self.delta_docs], np.int64),
+        }
+
+    @classmethod
+    def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Postings:
+        postings = cls()
+        postings.vocab = Vocab.of(unpack_strings(arrays["vocab"], arrays["vocab_len"]))
+        postings.indptr = arrays["indptr"].astype(np.int64, copy=False)
+        postings.docs = arrays["docs"].astype(np.int32, copy=False)
+        postings.imps = arrays["imps"].astype(np.uint8, copy=False)
+        if (
+            len(postings.indptr) < 1 or len(postings.indptr) - 1 > len(postings.vocab)
+            or postings.indptr[0] != 0 or postings.indptr[-1] != len(postings.docs)
+            or len(postings.docs) != len(postings.imps)
+        ):
+            raise ValueError("postings arrays do not match")
+        postings.delta = _lists(arrays["delta_terms"], arrays["delta_lens"],
+                                arrays["delta_docnos"], arrays["delta_imps"])
+        postings.delta_docs = int(arrays["delta_docs"][0])
+        postings._refresh_dense()
+        return postings
+
 
 class Facet:
     """(docno, value id) assignments, e.g. an article's topics or regions."""
@@ -255,3 +341,28 @@ class Facet:
 
     def nbytes(self) -> int:
         return self.docs.nbytes + self.vals.nbytes
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything but the caches, as flat arrays (names are the vocab in id order)."""
+        names, names_len = pack_strings(self.names)
+        return {
+            "names": names,
+            "names_len": names_len,
+            "docs": self.docs,
+            "vals": self.vals,
+            "delta_docs": np.asarray(self.delta_docs, np.int32),
+            "delta_vals": np.asarray(self.delta_vals, np.int32),
+        }
+
+    @classmethod
+    def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Facet:
+        facet = cls()
+        facet.names = unpack_strings(arrays["names"], arrays["names_len"])
+        facet.vocab = Vocab.of(facet.names)
+        facet.docs = arrays["docs"].astype(np.int32, copy=False)
+        facet.vals = arrays["vals"].astype(np.int32, copy=False)
+        facet.delta_docs = arrays["delta_docs"].tolist()
+        facet.delta_vals = arrays["delta_vals"].tolist()
+        if len(facet.docs) != len(facet.vals) or len(facet.delta_docs) != len(facet.delta_vals):
+            raise ValueError("facet arrays do not match")
+        return facet

@@ -6,6 +6,7 @@ document, never half of one.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -50,6 +51,13 @@ def check_layout(path: Path, doc: dict) -> None:
         for index, record in enumerate(records):
             if not isinstance(record, dict) or not isinstance(record.get(key), str):
                 raise StoreError(f"{path}: {name}[{index}] has no string '{key}'")
+
+
+def snapshot_id(path: Path, doc: dict) -> str:
+    """Names one snapshot's exact contents (its seq and a digest of its bytes):
+    what is derived from a snapshot and saved beside it is valid for this name only."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:24]
+    return f"{doc.get('seq', 0)}-{digest}"
 
 
 def write_document(path: Path, doc: dict) -> None:

@@ -28,6 +28,7 @@ from .snapshot import (
     check_layout,
     empty_document,
     read_document,
+    snapshot_id,
     write_document,
 )
 
@@ -61,10 +62,17 @@ class Store:
         self.seq = 0
         self._position: LogPosition | None = None
         self.log: FileChangeLog | None = None
+        self.snapshot_id = ""
 
     # -- opening ---------------------------------------------------------
 
-    def open(self) -> Store:
+    def open(self, replay: bool = True) -> Store:
+        """Load the snapshot, then (unless replay=False) the journal after it.
+
+        With replay=False the caller builds or loads what it derives from the
+        snapshot (`snapshot_id` names that state) and calls refresh() itself,
+        so the journal's changes reach its listeners one by one.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = FileChangeLog(self.data_dir)
         with self.log.lock():
@@ -79,8 +87,10 @@ class Store:
             if doc["schema_version"] < SCHEMA_VERSION:
                 doc = self._upgrade_locked(doc)
             check_layout(self.snapshot_path, doc)
+            self.snapshot_id = snapshot_id(self.snapshot_path, doc)
         self._load(doc)
-        self.refresh()
+        if replay:
+            self.refresh()
         return self
 
     def _create(self) -> None:

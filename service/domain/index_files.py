@@ -1,0 +1,81 @@
+"""Derived indexes saved beside the snapshot they were built from.
+
+Building the search index and the related lists means tokenising every
+article: minutes at 100k. They are a pure function of the snapshot, so each
+is saved as `<name>-<snapshot id>-<code id>.npz` after a build and loaded by
+the next start from the same snapshot and the same code. A file for another
+snapshot is never used (a compaction or an import starts a new one), nor one
+made by other code (a new tokeniser dictionary, a changed weight, another
+segmenter release), and a missing, torn or outdated file only costs a
+rebuild: these files are a cache, never the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import TypeVar
+
+from .durable import exclusive_lock
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+# What an index is computed by: the domain code, its data files, and the libraries that tokenise.
+CODE = ("domain/*.py", "data/*")
+LIBRARIES = ("rjieba", "pypinyin", "opencc-python-reimplemented", "numpy")
+
+
+@cache
+def code_id() -> str:
+    digest = hashlib.sha256()
+    for pattern in CODE:
+        for path in sorted(SERVICE_DIR.glob(pattern)):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in LIBRARIES:
+        digest.update(f"{name}=={version(name)}".encode())
+    return digest.hexdigest()[:12]
+
+
+class SavedIndexes:
+    def __init__(self, directory: Path, snapshot_id: str):
+        self.directory = Path(directory)
+        self.snapshot_id = snapshot_id
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{name}-{self.snapshot_id}-{code_id()}.npz"
+
+    def load(self, name: str, loader: Callable[[Path], T | None]) -> T | None:
+        path = self.path(name)
+        if not self.snapshot_id or not path.exists():
+            return None
+        loaded = loader(path)
+        if loaded is None:
+            log.warning("%s: unreadable or of another format; rebuilding", path)
+        return loaded
+
+    def save(self, name: str, index) -> None:
+        """Save after a build, and drop this index's files for older snapshots.
+
+        A failure (a full disk, a read-only directory) is logged, not raised:
+        the service runs the same without the file, the next start rebuilds.
+        """
+        if not self.snapshot_id:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lock = self.directory / ".lock"
+            lock.touch(exist_ok=True)
+            with exclusive_lock(lock):  # two processes saving at once must not share a temp file
+                index.save(self.path(name))
+                for old in self.directory.glob(f"{name}-*.npz"):
+                    if old != self.path(name):
+                        old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not save the %s index to %s: %s", name, self.directory, exc)

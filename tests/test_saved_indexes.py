@@ -1,0 +1,104 @@
+"""The search index and related lists are saved beside the snapshot and loaded by
+the next start; the journal written since is replayed into them."""
+
+from __future__ import annotations
+
+import shutil
+
+from service import create_app
+from tests.conftest import WRITE
+
+QUERIES = ["医保报销", "yibaoka", "异地就医备案", "佛山", "门诊"]
+
+
+def _app(data_dir):
+    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": "test-write-key", "TESTING": True,
+                      "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute"})
+    app.extensions["service"].open()
+    return app
+
+
+def _answers(client, article_ids):
+    """What readers see from the indexes: search pages and related cards."""
+    out = {q: client.get("/api/v1/search", query_string={"q": q}).get_json() for q in QUERIES}
+    for aid in article_ids:
+        out[aid] = client.get(f"/api/v1/articles/{aid}/related?limit=20").get_json()
+    return out
+
+
+def _saved(data_dir):
+    return {p.name: p.stat().st_ino for p in (data_dir / "indexes").glob("*.npz")}
+
+
+def test_a_restart_loads_the_saved_indexes_and_answers_the_same(data_dir):
+    first = _app(data_dir)
+    ids = sorted(first.extensions["service"].store.all("articles"))[:12]
+    before = _answers(first.test_client(), ids)
+    files = _saved(data_dir)
+    assert sorted(name.split("-")[0] for name in files) == ["related", "search"]
+
+    again = _app(data_dir)
+    assert _saved(data_dir) == files  # loaded, not built and saved again
+    assert _answers(again.test_client(), ids) == before
+
+
+def test_changes_after_the_snapshot_are_replayed_into_loaded_indexes(data_dir):
+    first = _app(data_dir)
+    client = first.test_client()
+    body = "## 补办\n\n- 带身份证到社保窗口补办医保卡。\n- 佛山可在粤省事线上补办。"
+    created = client.post("/api/v1/articles", headers=WRITE, json={"title": "佛山医保卡丢了怎么补办", "body": body})
+    assert created.status_code == 201
+    new_id = created.get_json()["id"]
+    victim = sorted(first.extensions["service"].store.all("articles"))[0]
+    assert client.delete(f"/api/v1/articles/{victim}", headers=WRITE).status_code == 204
+    files = _saved(data_dir)
+
+    again = _app(data_dir)  # loads the snapshot's indexes, then replays the journal into them
+    assert _saved(data_dir) == files
+    fresh = again.test_client()
+    hits = fresh.get("/api/v1/search", query_string={"q": "医保卡补办"}).get_json()["items"]
+    assert hits[0]["id"] == new_id
+    assert all(h["id"] != victim for h in fresh.get("/api/v1/search", query_string={"q": "医保"}).get_json()["items"])
+    assert fresh.get(f"/api/v1/articles/{new_id}/related").get_json()["items"]
+    # The same answers as a service that built everything from scratch.
+    rebuilt_dir = data_dir.parent / "rebuilt"
+    rebuilt_dir.mkdir()
+    for name in ("snapshot.json", "journal.jsonl"):
+        (rebuilt_dir / name).write_bytes((data_dir / name).read_bytes())
+    rebuilt = _app(rebuilt_dir).test_client()
+    ids = [new_id] + sorted(again.extensions["service"].store.all("articles"))[:8]
+    assert _answers(fresh, ids) == _answers(rebuilt, ids)
+
+
+def test_a_damaged_index_file_is_rebuilt(data_dir):
+    first = _app(data_dir)
+    ids = sorted(first.extensions["service"].store.all("articles"))[:5]
+    before = _answers(first.test_client(), ids)
+    for path in (data_dir / "indexes").glob("*.npz"):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    again = _app(data_dir)
+    assert _answers(again.test_client(), ids) == before
+    assert all(p.stat().st_size > 0 for p in (data_dir / "indexes").glob("*.npz"))
+    third = _app(data_dir)  # and the rewritten files load
+    assert _answers(third.test_client(), ids) == before
+
+
+def test_a_new_snapshot_gets_new_index_files(data_dir):
+    first = _app(data_dir)
+    old = set(_saved(data_dir))
+    created = first.test_client().post("/api/v1/articles", headers=WRITE, json={"title": "新文章", "body": "正文"})
+    assert created.status_code == 201
+    first.extensions["service"].store.compact()
+    _app(data_dir)
+    new = set(_saved(data_dir))
+    assert new and not (new & old)  # built for the compacted snapshot; the old files are gone
+
+
+def test_an_unusable_index_directory_only_costs_a_rebuild(data_dir):
+    _app(data_dir)
+    index_dir = data_dir / "indexes"
+    shutil.rmtree(index_dir)
+    index_dir.write_text("not a directory")  # refuses files even to root, unlike permissions
+    for _ in range(2):
+        app = _app(data_dir)
+        assert app.test_client().get("/api/v1/search", query_string={"q": "医保"}).get_json()["items"]
