@@ -99,8 +99,10 @@ def to_simplified(text: str) -> str:
 
 def normalise(text: str) -> str:
     """Width-fold, lower-case and simplify one piece of text."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return to_simplified(text)
+    # Most text is already NFKC; the check is much cheaper than normalising.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return to_simplified(text.lower())
 
 
 _NON_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]")
@@ -118,7 +120,8 @@ def _is_wordlike(word: str) -> bool:
 
 def segment(text: str) -> list[str]:
     """Words of already-normalised text, punctuation and spaces dropped."""
-    return [w for w in rjieba.cut(text) if _is_wordlike(w)]
+    known = _wordlike_cache.get  # inlined: this runs once per word of every article
+    return [w for w in rjieba.cut(text) if (hit := known(w)) or (hit is None and _is_wordlike(w))]
 
 
 @lru_cache(maxsize=4096)
