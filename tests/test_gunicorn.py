@@ -38,6 +38,7 @@ def test_every_worker_sees_every_acknowledged_write(server):
         reads = list(pool.map(lambda _: fresh_get(url), range(60)))
     assert all(r.status_code == 200 for r in reads)
     assert {r.json()["version"] for r in reads} == {1}
+    assert len({r.headers["X-Request-ID"] for r in reads}) == 60  # unique across workers
     patched = writer.patch(url, json={"answer": "线上缴费"}, headers=KEY, timeout=10)
     assert patched.status_code == 200
     with ThreadPoolExecutor(8) as pool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import time
 
 import pytest
@@ -167,21 +167,13 @@ def test_body_html_is_sanitised(client):
     assert '<a href="https://example.org" rel="noopener noreferrer nofollow">ok</a>' in html
 
 
-def test_request_id_reaches_the_json_access_log(client):
-    records = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            records.append(record)
-
-    handler = Keep()
-    logging.getLogger("service.access").addHandler(handler)
-    try:
-        client.get("/api/v1/topics", headers={"X-Request-ID": "trace-me-42"})
-    finally:
-        logging.getLogger("service.access").removeHandler(handler)
-    line = next(r for r in records if getattr(r, "request_id", None) == "trace-me-42")
-    assert line.status == 200 and line.route == "/api/v1/topics" and line.duration_ms >= 0
+def test_request_id_reaches_the_json_access_log(client, capfd):
+    capfd.readouterr()
+    client.get("/api/v1/topics", headers={"X-Request-ID": "trace-me-42"})
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    line = next(x for x in lines if x.get("request_id") == "trace-me-42")
+    assert line["status"] == 200 and line["route"] == "/api/v1/topics" and line["duration_ms"] >= 0
+    assert line["message"] == "request" and line["timestamp"].startswith("20")
 
 
 def test_metrics_count_requests_per_route(client):
