@@ -134,6 +134,18 @@ def test_upsert_replaces_and_remove_forgets(small):
     assert len(small) == 5
 
 
+def test_repeated_searches_are_remembered_until_the_index_changes(small):
+    first = small.search("医保")
+    assert small.search("医保") is first  # the same answer, not recomputed
+    assert small.suggest("医保") == small.suggest("医保")
+    small.upsert(_article(7, "医保卡挂失怎么办"))
+    again = small.search("医保")
+    assert again is not first and "d7" in _ids(again)
+    assert any(s["text"] == "医保卡挂失怎么办" for s in small.suggest("医保卡"))
+    small.remove("d7")
+    assert "d7" not in _ids(small.search("医保"))
+
+
 def test_many_updates_match_a_fresh_build(monkeypatch):
     monkeypatch.setattr(search_index, "DELTA_DOCS", 7)  # exercise delta merges
     titles = ["佛山医保报销", "广州医保卡提现", "新生儿参保", "异地就医备案", "起付标准", "生育津贴"]

@@ -105,4 +105,18 @@ def cards(scored: list[dict]) -> list[dict]:
 
 
 def related_cards(article_id: str, limit: int) -> list[dict]:
-    return cards(current_services().related.related(article_id, limit))
+    """相关推荐 cards, reused until an article or a topic changes (the lists and
+    the cards' fields follow nothing else)."""
+    services = current_services()
+    generation = services.store.generation
+    key = (id(services), article_id, limit)
+    state = (generation["articles"], generation["topics"])
+    kept = _related_shown.get(key)
+    if kept is None or kept[0] != state:
+        if len(_related_shown) >= SHOWN_KEPT:
+            _related_shown.clear()
+        kept = _related_shown[key] = (state, cards(services.related.related(article_id, limit)))
+    return kept[1]
+
+
+_related_shown: dict[tuple, tuple] = {}

@@ -85,6 +85,8 @@ class EventCounter:
         self._position: tuple[int, int, int] | None = None  # (inode, generation, offset)
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
+        # Bumped by every change to what total() or the listeners see: a cheap key for caches.
+        self.generation = 0
         self._reload()
 
     # -- public ----------------------------------------------------------------
@@ -103,6 +105,7 @@ class EventCounter:
             self._pending[(article_id, int(now if now is not None else self.clock()))] += 1
             self._pending_total[article_id] += 1
             self._pending_count += 1
+            self.generation += 1
             due = time.monotonic() - self._last_flush >= self.flush_seconds
             if due or self._pending_count >= self.flush_events:
                 self.flush()
@@ -243,6 +246,7 @@ class EventCounter:
         for aid, hours in snapshot.get("recent", {}).items():
             self._recent[aid] = defaultdict(int, {h: n for h, n in hours})
         self._position = (inode, generation, end)
+        self.generation += 1
         events = self._parse(data[:end])
         for aid, n, t in events:
             self._totals[aid] += n
@@ -274,6 +278,8 @@ class EventCounter:
         return events
 
     def _apply(self, events: list[tuple[str, int, float]], reset: bool) -> None:
+        if events:
+            self.generation += 1
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n

@@ -45,6 +45,7 @@ class HotSearches:
         self.store = store
         self.scores = DecayedScores(half_life_hours)
         counter.subscribe(self.scores.on_events)
+        self._top: tuple[tuple, list[dict]] | None = None
 
     def record(self, query: str, now: float | None = None) -> None:
         key = canonical(query)
@@ -54,6 +55,16 @@ class HotSearches:
     def top(self, limit: int = 10, now: float | None = None) -> list[dict]:
         """Pins without a position lead, pins with one stand at it, searches fill the rest."""
         self.counter.flush()  # ours published, everyone's read: cheap when nothing is pending
+        # Decay scales every score alike, so the order only changes with new searches or rules.
+        key = (self.counter.generation, self.store.generation["pins"], limit)
+        if now is None and self._top is not None and self._top[0] == key:
+            return [dict(item) for item in self._top[1]]
+        items = self._rank(limit, now)
+        if now is None:
+            self._top = (key, items)
+        return [dict(item) for item in items]
+
+    def _rank(self, limit: int, now: float | None) -> list[dict]:
         rules = self.store.all("pins").values()
         hidden = {r["query"] for r in rules}  # blocked, or shown as a pin
         pins = [r for r in rules if r["action"] == "pin"]

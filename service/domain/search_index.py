@@ -64,6 +64,7 @@ PINYIN_WEIGHT = 1.0  # a query typed in pinyin
 PINYIN_FALLBACK_WEIGHT = 0.8  # bigrams around a suspected typo
 DELTA_DOCS = 2000
 BATCH = 2048
+ANSWERS_KEPT = 2048  # remembered search and suggest answers (cleared by any change)
 
 # Function words: dropped from queries (unless nothing else is left).
 STOP_WORDS = frozenset(
@@ -173,6 +174,17 @@ class SearchIndex:
         self._live = 0
         self._dead = 0
         self._suggester: search_suggest.Suggester | None = None
+        # Answers to repeated searches and completions, until the index changes:
+        # readers repeat what is popular (大家都在搜 invites it).
+        self._answers: dict[tuple, object] = {}
+
+    def _remembered(self, key: tuple, compute):
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers.clear()
+            answer = self._answers[key] = compute()
+        return answer
 
     def _grow(self, size: int) -> None:
         if size <= len(self._alive):
@@ -283,6 +295,7 @@ class SearchIndex:
     @_locked
     def upsert(self, article: dict) -> None:
         """Add or replace one article (cheap: a delta append plus a mask)."""
+        self._answers.clear()
         self.remove(str(article["id"]))
         docno = self._register(article)
         counts: dict[int, np.ndarray] = {}
@@ -320,6 +333,7 @@ class SearchIndex:
     @_locked
     def remove(self, article_id: str) -> None:
         """Forget an article; unknown ids are ignored."""
+        self._answers.clear()
         docno = self._docno.pop(str(article_id), None)
         if docno is None:
             return
@@ -517,7 +531,11 @@ class SearchIndex:
         offset: int = 0,
         limit: int = 20,
     ) -> SearchResult:
-        """Ranked matches for the query, with highlights and facet counts."""
+        """Ranked matches for the query, with highlights and facet counts (shared: do not modify)."""
+        key = ("search", query, topic, region, include_drafts, offset, limit)
+        return self._remembered(key, lambda: self._search(query, topic, region, include_drafts, offset, limit))
+
+    def _search(self, query, topic, region, include_drafts, offset, limit) -> SearchResult:
         size = len(self._ids)
         query = _clean_query(query)
         offset, limit = max(int(offset), 0), max(int(limit), 0)
@@ -581,6 +599,10 @@ class SearchIndex:
         A prefix matches the normalised text, its full pinyin (yibao) or its
         initials (ybk). Drafts are never suggested.
         """
+        key = ("suggest", prefix, limit, tuple(popular))
+        return [dict(s) for s in self._remembered(key, lambda: self._suggest(prefix, limit, popular))]
+
+    def _suggest(self, prefix: str, limit: int, popular: Sequence[str]) -> list[dict]:
         prefix = _clean_query(prefix)
         limit = max(int(limit), 0)
         if not prefix.strip() or not limit:
