@@ -14,7 +14,7 @@ from .api import init_api
 from .api.problems import ApiProblem, problem_for
 from .auth import parse_keys, role_of
 from .observability import init_observability, observe_refresh, record, start_timer
-from .security import init_security, limit_requests, rate_limit_headers, security_headers
+from .security import SECURITY_HEADERS, ConstantHeaders, init_security, limit_requests, rate_limit_headers
 from .services import Services
 
 
@@ -44,7 +44,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     @app.after_request
     def _after(response):
         rate_limit_headers(response)
-        security_headers(response)
         cors_headers(response)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         record(response)
@@ -71,11 +70,13 @@ def init_cors(app: Flask):
 
     A request without an Origin header (not from a browser's cross-origin
     fetch) always gets the same CORS headers, so flask-cors answers that case
-    once here and the answer is reused; requests with an Origin, and
-    preflights, go through flask-cors every time.
+    once here and ConstantHeaders adds the answer to each such response;
+    requests with an Origin, and preflights, go through flask-cors every time.
     """
     origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
-    CORS(app, origins=origins, expose_headers=CORS_EXPOSED,
+    # Error responses pass through the after-hook too, so flask-cors need not wrap Flask's error
+    # handlers (which, for paths outside the API, added every CORS header a second time).
+    CORS(app, origins=origins, expose_headers=CORS_EXPOSED, intercept_exceptions=False,
          allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])
     cors_after_request = app.after_request_funcs[None].pop()  # the hook CORS() just added
     with app.test_request_context("/"):
@@ -86,9 +87,8 @@ def init_cors(app: Flask):
     def cors_headers(response: Response) -> None:
         if "Origin" in request.headers or request.method == "OPTIONS":
             cors_after_request(response)
-        else:
-            response.headers.extend(reused)
 
+    app.wsgi_app = ConstantHeaders(app.wsgi_app, SECURITY_HEADERS, reused)
     return cors_headers
 
 

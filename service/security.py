@@ -143,9 +143,29 @@ def rate_limit_headers(response) -> None:
                                  ("X-RateLimit-Reset", str(int(reset)))))
 
 
-def security_headers(response) -> None:
-    # Nothing else sets these, so they are appended without a lookup.
-    response.headers.extend(SECURITY_HEADERS)
+class ConstantHeaders:
+    """WSGI middleware: headers that do not depend on the response, appended
+    as it starts. Adding them to werkzeug's Headers object validates every
+    value again on every request; here it is one list concatenation.
+
+    `without_origin` are the CORS headers for a request with no Origin header
+    (not a browser's cross-origin call), which are always the same; requests
+    with an Origin, and preflights, get theirs from flask-cors per request.
+    """
+
+    def __init__(self, app, always: list[tuple[str, str]], without_origin: list[tuple[str, str]]):
+        self.app = app
+        self.always = list(always)
+        self.plain = self.always + list(without_origin)
+
+    def __call__(self, environ, start_response):
+        cross_origin = "HTTP_ORIGIN" in environ or environ.get("REQUEST_METHOD") == "OPTIONS"
+        extra = self.always if cross_origin else self.plain
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, headers + extra, exc_info)
+
+        return self.app(environ, start)
 
 
 def init_security(app: Flask) -> None:

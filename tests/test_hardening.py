@@ -138,6 +138,17 @@ def test_security_headers(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+@pytest.mark.parametrize("origin", [None, "https://allowed.example"])
+def test_every_response_carries_each_fixed_header_once(client, origin):
+    headers = {"Origin": origin} if origin else {}
+    for method, path in (("GET", "/api/v1/topics"), ("GET", "/api/v1/articles/nope"), ("GET", "/nope"),
+                         ("DELETE", "/api/v1/topics"), ("GET", "/healthz"), ("GET", "/api/v1/search?q=")):
+        response = client.open(path, method=method, headers=headers)
+        for name in ("Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "X-Frame-Options",
+                     "X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy", "X-Request-ID"):
+            assert len(response.headers.getlist(name)) == 1, (method, path, name, response.status_code)
+
+
 def test_cors_allow_list(data_dir):
     app = create_app({"DATA_DIR": str(data_dir), "CORS_ORIGINS": "https://allowed.example"})
     client = app.test_client()

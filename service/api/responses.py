@@ -89,21 +89,35 @@ def page_slice(total: int, page: int, per_page: int) -> tuple[int, int, int]:
     return start, start + per_page, pages
 
 
+_link_headers: dict[tuple, str] = {}
+
+
+def _links(page: int, pages: int) -> str:
+    """The RFC 8288 Link header of one page: the same request asks for the same
+    header, so it is built once per URL and page count."""
+    key = (request.base_url, request.query_string, page, pages)
+    header = _link_headers.get(key)
+    if header is None:
+        links = {"first": 1, "last": pages}
+        if page > 1:
+            links["prev"] = min(page - 1, pages)
+        if page < pages:
+            links["next"] = page + 1
+        args = request.args.to_dict()
+        parts = []
+        for rel, number in links.items():
+            args["page"] = str(number)
+            parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+        if len(_link_headers) >= 4096:
+            _link_headers.clear()
+        header = _link_headers[key] = ", ".join(parts)
+    return header
+
+
 def collection(items: list, total: int, page: int, per_page: int, pages: int, extra=None) -> Response:
     """The collection envelope with X-Total-Count and an RFC 8288 Link header."""
     body = {"items": items, "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
     if extra:
         body.update(extra)
-    response = json_response(body, headers={"X-Total-Count": str(total)})
-    links = {"first": 1, "last": pages}
-    if page > 1:
-        links["prev"] = min(page - 1, pages)
-    if page < pages:
-        links["next"] = page + 1
-    args = request.args.to_dict()
-    parts = []
-    for rel, number in links.items():
-        args["page"] = str(number)
-        parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
-    response.headers["Link"] = ", ".join(parts)
+    response = json_response(body, headers={"X-Total-Count": str(total), "Link": _links(page, pages)})
     return cache_headers(response)
