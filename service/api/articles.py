@@ -72,12 +72,26 @@ def list_articles(args: dict, **fixed):
         sort=args["sort"],
         include_drafts=bool(g.get("role")),
     )
-    matches = current_services().catalog.articles(query)
-    start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
-    items = [
-        dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]
-    ]
-    return collection(items, len(matches), args["page"], args["per_page"], pages)
+    services = current_services()
+    generation = services.store.generation
+    # A page shows the articles' records and view counts: kept until either changes.
+    key = (id(services), query, args["page"], args["per_page"], tuple(args.get("fields") or ()),
+           tuple(args.get("formats") or ()))
+    state = (generation["articles"], generation["topics"], services.views.generation)
+    kept = _pages.get(key)
+    if kept is None or kept[0] != state:
+        matches = services.catalog.articles(query)
+        start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
+        items = [dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]]
+        if len(_pages) >= PAGES_KEPT:
+            _pages.clear()
+        kept = _pages[key] = (state, items, len(matches), pages)
+    _, items, total, pages = kept
+    return collection(items, total, args["page"], args["per_page"], pages)
+
+
+_pages: dict[tuple, tuple] = {}
+PAGES_KEPT = 2048
 
 
 @ns.route("")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from .store import Store
 
@@ -23,7 +23,7 @@ BY_VIEWS = "-views"
 RESULTS_KEPT = 256
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: a key for cached results
 class ArticleQuery:
     topic: str | None = None
     region: str | None = None
@@ -72,7 +72,7 @@ class Catalog:
         """
         if query.sort == BY_VIEWS:
             return self._matching(query)
-        key = astuple(query)
+        key = query
         found = self._results.get(key)
         if found is None:
             if len(self._results) >= RESULTS_KEPT:
