@@ -78,6 +78,7 @@ class Services:
             saved.save("related", related)
         self.related = related
         store.subscribe(self.related.on_change)
+        store.on_compaction(self._save_indexes)
         self._indexing = True
         store.refresh()
         self.views = EventCounter(store.data_dir, "views")
@@ -88,6 +89,13 @@ class Services:
         self.for_you = ForYou(self.related, self.trending, articles)
         self.ready = True
         return self
+
+    def _save_indexes(self, snapshot_id: str) -> None:
+        """After a compaction here: the indexes hold exactly the new snapshot's
+        state, so save them for it, or the next start would rebuild them."""
+        saved = SavedIndexes(self.store.data_dir / INDEX_DIR, snapshot_id)
+        saved.save("search", self.search)
+        saved.save("related", self.related)
 
     def start_background(self) -> None:
         """In each serving process: publish counted events every few seconds."""

@@ -83,15 +83,19 @@ def test_a_damaged_index_file_is_rebuilt(data_dir):
     assert _answers(third.test_client(), ids) == before
 
 
-def test_a_new_snapshot_gets_new_index_files(data_dir):
+def test_a_compaction_saves_the_indexes_for_the_new_snapshot(data_dir):
     first = _app(data_dir)
-    old = set(_saved(data_dir))
-    created = first.test_client().post("/api/v1/articles", headers=WRITE, json={"title": "新文章", "body": "正文"})
+    old = _saved(data_dir)
+    client = first.test_client()
+    created = client.post("/api/v1/articles", headers=WRITE, json={"title": "新生儿医保怎么办理", "body": "正文"})
     assert created.status_code == 201
     first.extensions["service"].store.compact()
-    _app(data_dir)
-    new = set(_saved(data_dir))
-    assert new and not (new & old)  # built for the compacted snapshot; the old files are gone
+    new = _saved(data_dir)
+    assert len(new) == 2 and not (set(new) & set(old))  # saved by the compacting process; the old ones gone
+    ids = [created.get_json()["id"]] + sorted(first.extensions["service"].store.all("articles"))[:6]
+    again = _app(data_dir)
+    assert _saved(data_dir) == new  # loaded, not rebuilt
+    assert _answers(again.test_client(), ids) == _answers(client, ids)
 
 
 def test_an_unusable_index_directory_only_costs_a_rebuild(data_dir):

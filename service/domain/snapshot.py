@@ -56,9 +56,15 @@ def check_layout(path: Path, doc: dict) -> None:
 def snapshot_id(path: Path, doc: dict) -> str:
     """Names one snapshot's exact contents (its seq and a digest of its bytes):
     what is derived from a snapshot and saved beside it is valid for this name only."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:24]
-    return f"{doc.get('seq', 0)}-{digest}"
+    return _content_id(Path(path).read_bytes(), doc)
 
 
-def write_document(path: Path, doc: dict) -> None:
-    atomic_write(path, orjson.dumps(doc))
+def _content_id(data: bytes, doc: dict) -> str:
+    return f"{doc.get('seq', 0)}-{hashlib.sha256(data).hexdigest()[:24]}"
+
+
+def write_document(path: Path, doc: dict) -> str:
+    """Write a snapshot atomically; returns its snapshot_id."""
+    data = orjson.dumps(doc)
+    atomic_write(path, data)
+    return _content_id(data, doc)

@@ -56,6 +56,7 @@ class Store:
         self.migrations_dir = migrations_dir
         self._data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
         self._listeners: list[Listener] = []
+        self._compaction_listeners: list[Callable[[str], None]] = []
         # How many changes each collection has seen here: a cheap key for caches of derived views.
         self.generation: dict[str, int] = {name: 0 for name in COLLECTIONS}
         self._mutex = threading.RLock()
@@ -240,10 +241,20 @@ class Store:
     def _compact_locked(self) -> None:
         # Snapshot first, then the new journal: a crash in between leaves
         # an old journal whose lines the snapshot already holds (skipped by seq).
-        write_document(self.snapshot_path, self.document())
+        self.snapshot_id = write_document(self.snapshot_path, self.document())
         self.log.reset(self.seq)
         self._position = None
         self.refresh()
+        for listener in self._compaction_listeners:
+            try:
+                listener(self.snapshot_id)
+            except Exception:  # the write that compacted is durable: never fail it
+                log.exception("a compaction listener failed")
+
+    def on_compaction(self, listener: Callable[[str], None]) -> None:
+        """Call listener(snapshot_id) after this process folds the journal into a new
+        snapshot, while the store still holds exactly that snapshot's state."""
+        self._compaction_listeners.append(listener)
 
 
 def fold(doc: dict, changes: list[dict]) -> dict:
