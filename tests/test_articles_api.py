@@ -259,3 +259,14 @@ def test_representation_follows_topic_renames_and_views(client):
     assert client.get("/api/v1/articles/renamed").get_json()["topics"] == [{"slug": "benefits", "name": "报销待遇"}]
     client.post("/api/v1/articles/renamed/views")
     assert client.get("/api/v1/articles/renamed").get_json()["views"] == 1
+
+
+def test_an_article_deleted_and_created_again_shows_its_new_content(client):
+    new_article(client, id="again", title="第一次的标题")
+    assert client.get("/api/v1/articles/again").get_json()["title"] == "第一次的标题"
+    assert client.delete("/api/v1/articles/again", headers=WRITE).status_code == 204
+    new_article(client, id="again", title="第二次的标题")  # version 1 again
+    shown = client.get("/api/v1/articles/again").get_json()
+    assert shown["title"] == "第二次的标题" and shown["version"] == 1
+    listed = client.get("/api/v1/articles?per_page=100").get_json()["items"]
+    assert [a["title"] for a in listed if a["id"] == "again"] == ["第二次的标题"]

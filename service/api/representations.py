@@ -25,7 +25,9 @@ class Shown:
         self.etag = etag_for(version, self.body)
 
 
-_shown: dict[tuple, Shown] = {}
+# One entry per article and variant, replaced when the article, its view count
+# or a topic name changes: old versions never pile up.
+_shown: dict[tuple, tuple[tuple, Shown]] = {}
 SHOWN_KEPT = 20_000
 
 
@@ -38,14 +40,16 @@ def shown_article(article: dict, fields=None, formats=None, include=None) -> Sho
     if include:
         return Shown(render_article(article, fields, formats, include), article["version"])
     services = current_services()
-    key = (article["id"], article["version"], services.view_count(article["id"]),
-           services.store.generation["topics"], tuple(fields or ()), tuple(formats or ()))
-    shown = _shown.get(key)
-    if shown is None:
+    key = (id(services), article["id"], tuple(fields or ()), tuple(formats or ()))
+    # updated_at too: an article deleted and created again starts at version 1 again.
+    state = (article["version"], article.get("updated_at"), services.view_count(article["id"]),
+             services.store.generation["topics"])
+    kept = _shown.get(key)
+    if kept is None or kept[0] != state:
         if len(_shown) >= SHOWN_KEPT:
             _shown.clear()
-        shown = _shown[key] = Shown(render_article(article, fields, formats), article["version"])
-    return shown
+        kept = _shown[key] = (state, Shown(render_article(article, fields, formats), article["version"]))
+    return kept[1]
 
 
 def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
