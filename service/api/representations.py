@@ -28,7 +28,9 @@ class Shown:
 # One entry per article and variant, replaced when the article, its view count
 # or a topic name changes: old versions never pile up.
 _shown: dict[tuple, tuple[tuple, Shown]] = {}
-SHOWN_KEPT = 20_000
+# Per worker: ~8 KB an article (dump and bytes), ~5 KB its cards; popular pages
+# fit, and a long tail costs a re-render, not memory.
+SHOWN_KEPT = 5_000
 
 
 def shown_article(article: dict, fields=None, formats=None, include=None) -> Shown:
