@@ -12,6 +12,7 @@ from flask_cors import CORS
 from . import config as config_module
 from .api import init_api
 from .api.problems import ApiProblem, problem_for
+from .api.representations import forget_deleted
 from .auth import parse_keys, role_of
 from .observability import init_observability, observe_refresh, record, start_timer
 from .security import SECURITY_HEADERS, ConstantHeaders, init_security, limit_requests, rate_limit_headers
@@ -30,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # such as `db upgrade` must see the store before anything touches it.
     services = Services(app.config)
     app.extensions["service"] = services
+    services.store.subscribe(forget_deleted(services))
 
     # One hook each way, in this order: every request pays for each hook.
     @app.before_request

@@ -270,3 +270,15 @@ def test_an_article_deleted_and_created_again_shows_its_new_content(client):
     assert shown["title"] == "第二次的标题" and shown["version"] == 1
     listed = client.get("/api/v1/articles?per_page=100").get_json()["items"]
     assert [a["title"] for a in listed if a["id"] == "again"] == ["第二次的标题"]
+
+
+def test_what_is_kept_for_an_article_goes_when_it_is_deleted(app, client):
+    from service.api import representations
+
+    new_article(client, id="gone")
+    client.get("/api/v1/articles/gone")
+    client.get("/api/v1/articles/gone/related")
+    key = (id(app.extensions["service"]), "gone")
+    assert key in representations._shown and key in representations._related_shown
+    assert client.delete("/api/v1/articles/gone", headers=WRITE).status_code == 204
+    assert key not in representations._shown and key not in representations._related_shown

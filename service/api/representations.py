@@ -25,9 +25,10 @@ class Shown:
         self.etag = etag_for(version, self.body)
 
 
-# One entry per article and variant, replaced when the article, its view count
-# or a topic name changes: old versions never pile up.
-_shown: dict[tuple, tuple[tuple, Shown]] = {}
+# Per article, one entry per variant, replaced when the article, its view count
+# or a topic name changes (old versions never pile up), and dropped when the
+# article is deleted (forget_deleted).
+_shown: dict[tuple, dict[tuple, tuple[tuple, Shown]]] = {}
 # Per worker: ~8 KB an article (dump and bytes), ~5 KB its cards; popular pages
 # fit, and a long tail costs a re-render, not memory.
 SHOWN_KEPT = 5_000
@@ -42,16 +43,37 @@ def shown_article(article: dict, fields=None, formats=None, include=None) -> Sho
     if include:
         return Shown(render_article(article, fields, formats, include), article["version"])
     services = current_services()
-    key = (id(services), article["id"], tuple(fields or ()), tuple(formats or ()))
+    variants = _kept_for(_shown, services, article["id"])
+    variant = (tuple(fields or ()), tuple(formats or ()))
     # updated_at too: an article deleted and created again starts at version 1 again.
     state = (article["version"], article.get("updated_at"), services.view_count(article["id"]),
              services.store.generation["topics"])
-    kept = _shown.get(key)
+    kept = variants.get(variant)
     if kept is None or kept[0] != state:
-        if len(_shown) >= SHOWN_KEPT:
-            _shown.clear()
-        kept = _shown[key] = (state, Shown(render_article(article, fields, formats), article["version"]))
+        kept = variants[variant] = (state, Shown(render_article(article, fields, formats), article["version"]))
     return kept[1]
+
+
+def _kept_for(cache: dict, services, article_id: str) -> dict:
+    """The entries kept for one article (a bounded number of articles is kept)."""
+    key = (id(services), article_id)
+    entries = cache.get(key)
+    if entries is None:
+        if len(cache) >= SHOWN_KEPT:
+            cache.clear()
+        entries = cache[key] = {}
+    return entries
+
+
+def forget_deleted(services):
+    """A store listener: what was kept for an article goes with it."""
+
+    def listener(kind: str, key: str, old: dict | None, new: dict | None) -> None:
+        if kind == "articles" and new is None:
+            _shown.pop((id(services), key), None)
+            _related_shown.pop((id(services), key), None)
+
+    return listener
 
 
 def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
@@ -115,14 +137,12 @@ def related_cards(article_id: str, limit: int) -> list[dict]:
     the cards' fields follow nothing else)."""
     services = current_services()
     generation = services.store.generation
-    key = (id(services), article_id, limit)
+    limits = _kept_for(_related_shown, services, article_id)
     state = (generation["articles"], generation["topics"])
-    kept = _related_shown.get(key)
+    kept = limits.get(limit)
     if kept is None or kept[0] != state:
-        if len(_related_shown) >= SHOWN_KEPT:
-            _related_shown.clear()
-        kept = _related_shown[key] = (state, cards(services.related.related(article_id, limit)))
+        kept = limits[limit] = (state, cards(services.related.related(article_id, limit)))
     return kept[1]
 
 
-_related_shown: dict[tuple, tuple] = {}
+_related_shown: dict[tuple, dict[int, tuple]] = {}
