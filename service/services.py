@@ -63,15 +63,15 @@ class Services:
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
         topic_names = lambda: {t["slug"]: t["name"] for t in store.all("topics").values()}  # noqa: E731
         saved = SavedIndexes(store.data_dir / INDEX_DIR, store.snapshot_id)
-        search = saved.load("search", SearchIndex.load)
-        if search is None:
+        loaded = saved.load("search", SearchIndex.load)
+        if loaded is not None:
+            self.search = loaded
+        else:
             # Tokenising dominates the build: on a large store, use every core (forked
             # before any thread exists: in the gunicorn master, or a CLI).
             workers = min(os.cpu_count() or 1, 4) if len(articles()) > PARALLEL_BUILD_FROM else 1
-            search = SearchIndex()
-            search.build(articles().values(), workers=workers)
-            saved.save("search", search)
-        self.search = search
+            self.search.build(articles().values(), workers=workers)
+            saved.save("search", self.search)
         related = saved.load("related", lambda path: Related.load(path, articles, topic_names))
         if related is None:
             related = Related(articles, topic_names).build(rank=len(articles()) <= RANK_EAGERLY_UP_TO)
