@@ -62,6 +62,13 @@ BODY_CHARS = 4000  # index the opening of long bodies: it carries the answer
 MAX_QUERY_CHARS = 256  # the API rejects >200; never spend more than this
 PINYIN_WEIGHT = 1.0  # a query typed in pinyin
 PINYIN_FALLBACK_WEIGHT = 0.8  # bigrams around a suspected typo
+# Length normalisation uses these typical lengths (in tokens; those of the
+# site's pages, measured on seeds/) rather than the corpus averages: an
+# article's impacts then never depend on what else is in the index, so an
+# edit elsewhere never changes its score, and an index kept current one
+# change at a time holds exactly what a rebuild would.
+TYPICAL_LENGTHS = np.array([8.0, 1.0, 50.0, 2.0, 110.0])  # per field, as FIELDS
+TYPICAL_TITLE_KEYS = 20.0  # pinyin syllable bigrams per title
 DELTA_DOCS = 2000
 BATCH = 2048
 ANSWERS_KEPT = 2048  # remembered search and suggest answers (cleared by any change)
@@ -123,6 +130,12 @@ def _field_texts(article: dict) -> list[str]:
     ]
 
 
+def _article_tokens(article: dict) -> tuple[list[list[str]], list[str]]:
+    """(search tokens per field, title pinyin keys): what a build and an upsert index."""
+    fields = [text.search_tokens(value) if value else [] for value in _field_texts(article)]
+    return fields, search_pinyin.title_keys(text.normalise(article.get("title") or ""))
+
+
 def _date_number(value: object) -> int:
     digits = str(value or "")[:10].replace("-", "")
     return int(digits) if digits.isdigit() else 0
@@ -148,7 +161,7 @@ def _locked(method):
 class SearchIndex:
     """In-process search index; see the module docstring for the design."""
 
-    FORMAT = 1  # bump when the saved layout changes
+    FORMAT = 2  # bump when the saved layout changes
 
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms.load()
@@ -169,10 +182,11 @@ class SearchIndex:
         self._alive = np.zeros(0, bool)
         self._draft = np.zeros(0, bool)
         self._date = np.zeros(0, np.int32)
-        self._avg_len = np.ones(len(FIELDS))
-        self._avg_title_keys = 1.0
         self._live = 0
         self._dead = 0
+        # Document frequencies over live documents: postings of a removed or
+        # replaced version stay in the arrays until compaction and must not count.
+        self._live_df: dict[tuple[int, str], int] = {}
         self._suggester: search_suggest.Suggester | None = None
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
@@ -256,11 +270,10 @@ class SearchIndex:
         if pkeys and sum(map(len, pkeys)):
             self.pinyin.load(*self._pinyin_rows(np.concatenate(pkeys), np.concatenate(pdocs)))
 
-    def _flush(self, first, tids, flds, dnos, lens) -> tuple[np.ndarray, ...]:
+    @staticmethod
+    def _flush(first, tids, flds, dnos, lens) -> tuple[np.ndarray, ...]:
         """Turn one batch of token rows into (term, docno, impact) rows."""
         length = np.asarray(lens, np.float64).reshape(-1, len(FIELDS))
-        if first == 0:  # the first batch sets the average field lengths
-            self._avg_len = np.maximum(length.mean(axis=0), 1.0)
         ndocs = length.shape[0]
         t = np.asarray(tids, np.int64)
         if not len(t):
@@ -272,7 +285,7 @@ class SearchIndex:
         uniq, tf = np.unique((t * span + d * nf + f), return_counts=True)
         f = uniq % nf
         d = (uniq // nf) % ndocs
-        norm = 1 - FIELD_B[f] + FIELD_B[f] * length[d, f] / self._avg_len[f]
+        norm = 1 - FIELD_B[f] + FIELD_B[f] * length[d, f] / TYPICAL_LENGTHS[f]
         contrib = FIELD_WEIGHT[f] * tf / norm
         in_title = f == 0
         pair = uniq // nf  # (term, doc) key; fields of a pair are adjacent
@@ -281,12 +294,12 @@ class SearchIndex:
         rest = np.add.reduceat(np.where(in_title, 0.0, contrib), starts)
         return (pair[starts] // ndocs), (d[starts] + first), _impact(title, rest)
 
-    def _pinyin_rows(self, keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, ...]:
+    @staticmethod
+    def _pinyin_rows(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, ...]:
         pairs, tf = np.unique(keys.astype(np.int64) * (1 << 32) + docs, return_counts=True)
         k, d = pairs >> 32, pairs & 0xFFFFFFFF
-        per_doc = np.bincount(docs, minlength=int(docs.max()) + 1)
-        self._avg_title_keys = max(float(per_doc[per_doc > 0].mean()), 1.0)
-        norm = 0.25 + 0.75 * per_doc[d] / self._avg_title_keys
+        doc_ids, per_doc = np.unique(docs, return_counts=True)
+        norm = 0.25 + 0.75 * per_doc[np.searchsorted(doc_ids, d)] / TYPICAL_TITLE_KEYS
         pseudo = tf / norm
         return k, d, _quantise(pseudo / (PINYIN_K1 + pseudo))
 
@@ -294,46 +307,38 @@ class SearchIndex:
 
     @_locked
     def upsert(self, article: dict) -> None:
-        """Add or replace one article (cheap: a delta append plus a mask)."""
-        self._answers.clear()
+        """Add or replace one article (cheap: a delta append plus a mask).
+
+        Impacts come from the same code as a build's, on a batch of one, so
+        an article indexed here is scored exactly as a rebuild would score it.
+        """
         self.remove(str(article["id"]))
         docno = self._register(article)
-        counts: dict[int, np.ndarray] = {}
-        length = np.zeros(len(FIELDS))
+        fields, keys = _article_tokens(article)
         vocab = self.postings.vocab
-        for f, value in enumerate(_field_texts(article)):
-            words = text.search_tokens(value) if value else []
-            length[f] = len(words)
-            for w in words:
-                tid = vocab[w]
-                row = counts.get(tid)
-                if row is None:
-                    row = counts[tid] = np.zeros(len(FIELDS))
-                row[f] += 1
-        norm = 1 - FIELD_B + FIELD_B * length / self._avg_len
-        if counts:
-            contrib = FIELD_WEIGHT * np.array(list(counts.values())) / norm
-            impacts = _impact(contrib[:, 0], contrib[:, 1:].sum(axis=1))
-            self.postings.add(docno, dict(zip(counts, impacts.tolist(), strict=True)))
-        keys = search_pinyin.title_keys(text.normalise(article.get("title") or ""))
+        tids = np.fromiter((vocab[w] for words in fields for w in words), np.int64)
+        lens = np.fromiter(map(len, fields), np.int64, len(fields))
+        flds = np.repeat(np.arange(len(FIELDS)), lens)
+        terms, _, impacts = self._flush(docno, tids, flds, np.full(len(tids), docno), lens)
+        if len(terms):
+            self.postings.add(docno, dict(zip(terms.tolist(), impacts.tolist(), strict=True)))
         if keys:
-            per_key: dict[int, int] = {}
-            for k in keys:
-                kid = self.pinyin.vocab[k]
-                per_key[kid] = per_key.get(kid, 0) + 1
-            norm_t = 0.25 + 0.75 * len(keys) / self._avg_title_keys
-            self.pinyin.add(docno, {
-                kid: int(_quantise(np.array([(tf / norm_t) / (PINYIN_K1 + tf / norm_t)]))[0])
-                for kid, tf in per_key.items()
-            })
+            kids = np.fromiter(map(self.pinyin.vocab.__getitem__, keys), np.int64, len(keys))
+            kterms, _, kimpacts = self._pinyin_rows(kids, np.full(len(kids), docno))
+            self.pinyin.add(docno, dict(zip(kterms.tolist(), kimpacts.tolist(), strict=True)))
         if self._suggester is not None:
             self._suggester.add(docno, self._titles[docno])
+        self._changed()
         self._maintain()
+
+    def _changed(self) -> None:
+        """Forget what depends on the set of live documents."""
+        self._answers.clear()
+        self._live_df.clear()
 
     @_locked
     def remove(self, article_id: str) -> None:
         """Forget an article; unknown ids are ignored."""
-        self._answers.clear()
         docno = self._docno.pop(str(article_id), None)
         if docno is None:
             return
@@ -344,6 +349,7 @@ class SearchIndex:
         self._dead += 1
         if self._suggester is not None:
             self._suggester.remove(docno)
+        self._changed()
         self._maintain()
 
     def _maintain(self) -> None:
@@ -379,6 +385,18 @@ class SearchIndex:
 
     # -- querying --------------------------------------------------------
 
+    def _df(self, postings: Postings, term: str) -> int:
+        """Live documents holding the term: a removed or replaced version's
+        postings stay in the arrays until compaction and must not count."""
+        if not self._dead:
+            return postings.df(term)
+        key = (postings is self.pinyin, term)
+        df = self._live_df.get(key)
+        if df is None:
+            found = postings.get(term)
+            df = self._live_df[key] = int(self._alive[found[0]].sum()) if found is not None else 0
+        return df
+
     def _idf(self, df: int) -> float:
         n = max(self._live, 1)
         return float(np.log1p((n - df + 0.5) / (df + 0.5)))
@@ -409,7 +427,7 @@ class SearchIndex:
             else:
                 groups.append({(word,): 1.0})
                 groups.extend({(part,): SUBWORD_WEIGHT} for part in _subwords(word))
-                if _CJK.search(word) and self.postings.df(word) <= rare:
+                if _CJK.search(word) and self._df(self.postings, word) <= rare:
                     weak.append((spans[i - 1][1], spans[i - 1][2]))
         if not groups:  # a query of stop and question words still means something
             groups = [{(w,): 1.0} for w in [*dropped, *(w for w, _ in boosts)]]
@@ -420,8 +438,8 @@ class SearchIndex:
         pinyin = [(k, PINYIN_WEIGHT) for k in search_pinyin.latin_keys(norm)]
         if weak:
             pinyin += [(k, PINYIN_FALLBACK_WEIGHT) for k in _keys_around(norm, weak)]
-        terms = {w for g in groups for p in g for w in p if self.postings.df(w)}
-        terms.update(w for w, _ in boosts if self.postings.df(w))
+        terms = {w for g in groups for p in g for w in p if self._df(self.postings, w)}
+        terms.update(w for w, _ in boosts if self._df(self.postings, w))
         return _Plan(groups, list(dict.fromkeys(pinyin)), terms, boosts)
 
     def _score(self, plan: _Plan, size: int) -> np.ndarray:
@@ -430,7 +448,7 @@ class SearchIndex:
             # One idf for the whole group, from its most common member (as
             # Lucene's SynonymQuery does): a rare synonym such as 转回 must not
             # outscore the word the reader typed (转移).
-            df = max((self.postings.df(p[0]) for p in group if len(p) == 1), default=0)
+            df = max((self._df(self.postings, p[0]) for p in group if len(p) == 1), default=0)
             idf = self._idf(df) if df and len(group) > 1 else None
             if len(group) == 1 and len(phrase := next(iter(group))) == 1:
                 self._add_term(acc, self.postings, phrase[0], group[phrase], idf)
@@ -458,7 +476,7 @@ class SearchIndex:
             dense = self.postings.dense_row(phrase[0]) if len(phrase) == 1 else None
             if dense is not None:
                 row, extra_docs, extra_imps = dense
-                df = self.postings.df(phrase[0])
+                df = self._df(self.postings, phrase[0])
                 scale = np.float32(weight * (self._idf(df) if idf is None else idf) / IMPACT_SCALE)
                 scores = row * scale
                 np.maximum(best[: len(row)], scores, out=best[: len(row)])
@@ -484,7 +502,7 @@ class SearchIndex:
                 _accumulate(acc, *found)
             return
         row, extra_docs, extra_imps = dense
-        scale = weight * (self._idf(postings.df(term)) if idf is None else idf) / IMPACT_SCALE
+        scale = weight * (self._idf(self._df(postings, term)) if idf is None else idf) / IMPACT_SCALE
         acc[: len(row)] += row * np.float32(scale)  # uint8 * float32 -> float32
         if len(extra_docs):
             acc[extra_docs] += extra_imps.astype(np.float32) * np.float32(scale)
@@ -497,7 +515,7 @@ class SearchIndex:
         if found is None:
             return None
         docs, imps = found
-        scale = weight * (self._idf(len(docs)) if idf is None else idf) / IMPACT_SCALE
+        scale = weight * (self._idf(self._df(postings, term)) if idf is None else idf) / IMPACT_SCALE
         return docs, imps.astype(np.float32) * np.float32(scale)
 
     def _phrase_scores(
@@ -576,8 +594,19 @@ class SearchIndex:
             kth = np.partition(scores, len(scores) - want)[len(scores) - want]
             keep = scores >= kth
             candidates, scores = candidates[keep], scores[keep]
-        order = np.lexsort((candidates, -self._date[candidates], -scores))
-        return candidates[order][offset:want]
+        dates = self._date[candidates]
+        order = np.lexsort((-dates, -scores))
+        candidates, scores, dates = candidates[order], scores[order], dates[order]
+        # Equal score and date break on the article id, never the docno: a docno
+        # says when an article was last indexed, which a rebuild does not know.
+        group = np.concatenate(([0], np.cumsum((scores[1:] != scores[:-1]) | (dates[1:] != dates[:-1]))))
+        end = min(want, len(candidates))
+        lo = int(np.searchsorted(group, group[offset]))
+        hi = int(np.searchsorted(group, group[end - 1], side="right"))
+        ids = self._ids
+        window = sorted(zip(group[lo:hi].tolist(), candidates[lo:hi].tolist(), strict=True),
+                        key=lambda gd: (gd[0], ids[gd[1]]))
+        return np.array([d for _, d in window[offset - lo:end - lo]], np.int64)
 
     def _hit(self, docno: int, score: float, plan: _Plan) -> Hit:
         keys = {k for k, _ in plan.pinyin}
@@ -655,7 +684,6 @@ class SearchIndex:
         meta = {
             "format": self.FORMAT,
             "scoring": _scoring(),
-            "avg_title_keys": self._avg_title_keys,
             "live": self._live,
             "dead": self._dead,
         }
@@ -670,7 +698,6 @@ class SearchIndex:
         arrays["alive"] = self._alive.copy()
         arrays["draft"] = self._draft.copy()
         arrays["date"] = self._date.copy()
-        arrays["avg_len"] = self._avg_len.copy()
         for name in _PARTS:
             for key, value in getattr(self, name).state().items():
                 arrays[f"{name}.{key}"] = value
@@ -689,12 +716,10 @@ class SearchIndex:
         titles = unpack_strings(saved["titles"], saved["titles_len"])
         summaries = unpack_strings(saved["summaries"], saved["summaries_len"])
         alive, draft, date = saved["alive"], saved["draft"], saved["date"]
-        avg_len = saved["avg_len"].astype(np.float64)
         if not (
             len(ids) == len(titles) == len(summaries) == len(ids_none)
             and len(alive) == len(draft) == len(date) >= len(ids)
             and alive.dtype == bool and draft.dtype == bool and date.dtype == np.int32
-            and avg_len.shape == (len(FIELDS),)
         ):
             raise ValueError("document table does not match")
         parts: dict[str, object] = {
@@ -705,8 +730,6 @@ class SearchIndex:
             "_alive": alive,
             "_draft": draft,
             "_date": date,
-            "_avg_len": avg_len,
-            "_avg_title_keys": float(meta["avg_title_keys"]),
             "_live": int(meta["live"]),
             "_dead": int(meta["dead"]),
         }
@@ -733,7 +756,7 @@ def _scoring() -> list:
     """The constants baked into saved impacts: a file built under others is stale."""
     return json.loads(json.dumps([
         FIELDS, FIELD_WEIGHT.tolist(), FIELD_B.tolist(), K1, TITLE_K1, TITLE_SHARE, PINYIN_K1,
-        BODY_CHARS, IMPACT_SCALE,
+        BODY_CHARS, IMPACT_SCALE, TYPICAL_LENGTHS.tolist(), TYPICAL_TITLE_KEYS,
     ]))
 
 
@@ -778,12 +801,10 @@ def _tokenise_batch(bounds: tuple[int, int]) -> tuple:
     kids: list[int] = []
     kcounts: list[int] = []
     for docno in range(lo, hi):
-        article = _BUILDING[docno]
-        for value in _field_texts(article):
-            words = text.search_tokens(value) if value else []
+        fields, found = _article_tokens(_BUILDING[docno])
+        for words in fields:
             tids.extend(map(local.__getitem__, words))
             lens.append(len(words))
-        found = search_pinyin.title_keys(text.normalise(article.get("title") or ""))
         kids.extend(map(keys.__getitem__, found))
         kcounts.append(len(found))
     return (
