@@ -22,9 +22,6 @@ from .domain.topics import assign_topics
 from .domain.trending import Trending
 
 PARALLEL_BUILD_FROM = 20_000
-# Above this many articles, related lists are ranked at their first lookup, not
-# all at start-up (about 3 ms each: minutes at 100k).
-RANK_EAGERLY_UP_TO = 20_000
 INDEX_DIR = "indexes"
 
 log = logging.getLogger(__name__)
@@ -72,9 +69,9 @@ class Services:
             workers = min(os.cpu_count() or 1, 4) if len(articles()) > PARALLEL_BUILD_FROM else 1
             self.search.build(articles().values(), workers=workers)
             saved.save("search", self.search)
-        related = saved.load("related", lambda path: Related.load(path, articles, topic_names))
+        related = saved.load("related", lambda path: Related.load(path, articles, topic_names, search=self.search))
         if related is None:
-            related = Related(articles, topic_names).build(rank=len(articles()) <= RANK_EAGERLY_UP_TO)
+            related = Related(articles, topic_names, search=self.search).build()
             saved.save("related", related)
         self.related = related
         store.subscribe(self.related.on_change)

@@ -121,9 +121,8 @@ def test_incremental_changes_match_a_rebuild(articles, names):
     records[new["id"]] = new
     related.on_change("articles", new["id"], None, new)
 
-    mine = [c["id"] for c in related.related(new["id"])]
-    rebuilt = [c["id"] for c in Related.from_articles(records.values(), names).related(new["id"])]
-    assert set(mine[:3]) == set(rebuilt[:3])
+    mine = related.related(new["id"])
+    assert mine == Related.from_articles(records.values(), names).related(new["id"])
     assert "new-article" in [c["id"] for c in related.related(anchor["id"])][:3]
 
     drafted = dict(new, status="draft")
@@ -159,7 +158,7 @@ def test_topic_rename_shows_in_reasons(articles):
     assert "同属「宝宝参保」" in related.related(anchor["id"])[0]["reasons"]
 
 
-# -- lazy ranking ----------------------------------------------------------------
+# -- kept current: always what a build gives -------------------------------------
 
 
 def _cards(related, articles):
@@ -191,89 +190,57 @@ def _apply(records, related, change):
     related.on_change("articles", key, old, new)
 
 
-def _pair(articles, names, *ranks):
-    out = []
-    for rank in ranks:
-        records = {a["id"]: a for a in articles}
-        out.append((records, Related(lambda records=records: records, lambda: names).build(rank=rank)))
-    return out
-
-
-def test_lazy_build_matches_eager(articles, names):
-    (_, eager), (_, lazy) = _pair(articles, names, True, False)
-    used = len(lazy.ids)
-    assert lazy.dirty[:used].all() and (lazy.list_ids[:used] == -1).all()
-    assert _cards(lazy, articles) == _cards(eager, articles)
-    assert not lazy.dirty[:used].any()
-    assert (lazy.list_ids[:used] == eager.list_ids[:used]).all()
-    assert (lazy.list_scores[:used] == eager.list_scores[:used]).all()
-
-
-@pytest.mark.parametrize("steps", [1, 2, 3, 4])
-def test_lazy_lists_follow_changes(articles, names, steps):
-    """Lists looked up before the changes are patched as eager ones are; lists still unranked
-    are ranked at their first lookup on the current articles, as a dirty eager list would be."""
-    changes = _changes(articles)[:steps]
-    (eager_records, eager), (lazy_records, lazy) = _pair(articles, names, True, False)
-    for change in changes:
-        _apply(eager_records, eager, change)
-        _apply(lazy_records, lazy, change)
-    used = len(lazy.ids)
-    assert lazy.dirty[:used].sum() >= used - 2 * steps  # only the changed articles' lists were ranked
-    eager.dirty[:used] |= lazy.dirty[:used]
-    eager._cache.clear()
-    everything = [*articles, changes[0][2]]
-    assert _cards(lazy, everything) == _cards(eager, everything)
-
-    anchor = by_title(articles, "广州医保卡提现电话")
-    listed = [c["id"] for c in lazy.related(anchor["id"])]
-    assert ("new-article" in listed[:3]) == (steps < 3)
-    if steps == 4:
-        gone = changes[3][0]
-        assert lazy.related(gone) == []
-        assert all(gone not in [c["id"] for c in lazy.related(a["id"])] for a in articles)
-
-
-def test_lazy_lists_looked_up_first_match_eager_through_changes(articles, names):
-    (eager_records, eager), (lazy_records, lazy) = _pair(articles, names, True, False)
-    _cards(lazy, articles)
+def test_every_list_equals_a_rebuild_after_each_change(articles, names):
+    records = {a["id"]: a for a in articles}
+    related = Related(lambda: records, lambda: names).build()
+    _cards(related, articles)  # looked up before the changes, so nothing stale may survive them
     everything = [*articles, _changes(articles)[0][2]]
     for change in _changes(articles):
-        _apply(eager_records, eager, change)
-        _apply(lazy_records, lazy, change)
-        assert _cards(lazy, everything) == _cards(eager, everything)
+        _apply(records, related, change)
+        rebuilt = Related.from_articles(records.values(), names)
+        assert _cards(related, everything) == _cards(rebuilt, everything)
+
+
+def test_a_curated_link_to_a_later_article_counts_once_it_exists(articles, names):
+    records = {a["id"]: a for a in articles}
+    related = Related(lambda: records, lambda: names).build()
+    anchor = by_title(articles, "广州医保卡提现电话")
+    page = dict(copy.deepcopy(anchor), id="page", related_curated=["later"])
+    later = dict(copy.deepcopy(anchor), id="later", title="广州医保卡提现要带什么材料", related_curated=[])
+    for change in (("page", None, page), ("later", None, later)):
+        _apply(records, related, change)
+    rebuilt = Related.from_articles(records.values(), names)
+    assert related.related("page") == rebuilt.related("page")
+    assert "原页面的相关推荐" in next(c for c in related.related("page") if c["id"] == "later")["reasons"]
 
 
 # -- saving and loading ----------------------------------------------------------
 
 
 def _state(related):
-    """Everything built, in comparable form."""
+    """Everything kept, in comparable form."""
     used, terms = len(related.ids), len(related.vocab.terms)
-    vectors = [tuple(a.tolist() for a in related.vectors.row(r)) for r in range(used)]
+    raw = [tuple(a.tolist() for a in related.raw.row(r)) for r in range(used)]
     sig = related.signals
     return {
         "ids": related.ids, "row_of": related.row_of, "terms": related.vocab.terms, "term_ids": related.vocab.ids,
         "df": related.vocab.df[:terms].tolist(), "length": related.vocab.length[:terms].tolist(),
-        "docs": related.vocab.docs, "avg_len": related.vocab.avg_len, "vectors": vectors,
+        "docs": related.vocab.docs, "avg_len": related.vocab.avg_len, "raw": raw,
+        "raw_size": related.raw.size[:used].tolist(), "id_rank": related.id_rank[:used].tolist(),
         "topic_bit": sig.topic_bit, "region_names": sig.region_names, "region_id": sig.region_id,
         "region_score": sig.region_score[: len(sig.region_names)].tolist(), "topics": sig.topics[:used].tolist(),
         "regions": sig.regions[:used].tolist(), "day": sig.day[:used].tolist(),
-        "eligible": related.eligible[:used].tolist(), "dirty": related.dirty[:used].tolist(),
-        "list_ids": related.list_ids[:used].tolist(), "list_scores": related.list_scores[:used].tolist(),
-        "curated_out": {k: v.tolist() for k, v in related.curated_out.items()},
-        "curated_in": related.curated_in, "post_ptr": related.post_ptr.tolist(),
-        "post_rows": related.post_rows.tolist(), "post_w": related.post_w.tolist(),
-        "post_delta": related.post_delta, "reference_day": related.reference_day,
+        "eligible": related.eligible[:used].tolist(), "counted": related.counted[:used].tolist(),
+        "curated": related.curated, "linked_from": related.linked_from,
         "changes_since_build": related.changes_since_build, "limit": related.limit,
     }
 
 
 @pytest.fixture
 def saved(articles, names, tmp_path):
-    """A lazily built structure, partly ranked and changed once, saved: (records, related, path)."""
+    """A built structure, looked up and changed once, saved: (records, related, path)."""
     records = {a["id"]: a for a in articles}
-    related = Related(lambda: records, lambda: names).build(rank=False)
+    related = Related(lambda: records, lambda: names).build()
     for article in articles[::3]:
         related.related(article["id"])
     _apply(records, related, _changes(articles)[0])
@@ -286,12 +253,12 @@ def test_save_load_round_trips_everything(saved, names):
     records, related, path = saved
     loaded = Related.load(path, lambda: records, lambda: names)
     assert loaded is not None
-    assert loaded.post_delta and loaded.changes_since_build == 1 and loaded.dirty.any()
+    assert loaded.changes_since_build == 1
     assert _state(loaded) == _state(related)
     assert loaded._cache == {}
-    for array in (loaded.list_ids, loaded.list_scores, loaded.dirty, loaded.eligible, loaded.vocab.df,
-                  loaded.vectors.terms, loaded.vectors.weights, loaded.vectors.start, loaded.vectors.length,
-                  loaded.signals.topics, loaded.signals.regions, loaded.signals.day, loaded.post_w):
+    for array in (loaded.eligible, loaded.counted, loaded.vocab.df, loaded.raw.terms, loaded.raw.weights,
+                  loaded.raw.flags, loaded.raw.start, loaded.raw.length, loaded.signals.topics,
+                  loaded.signals.regions, loaded.signals.day):
         assert array.flags.writeable
 
 
@@ -300,7 +267,7 @@ def test_loaded_lists_answer_and_change_like_the_saved_ones(saved, articles, nam
     loaded_records = dict(records)
     loaded = Related.load(path, lambda: loaded_records, lambda: names)
     everything = [*articles, _changes(articles)[0][2]]
-    assert _cards(loaded, everything[1::2]) == _cards(related, everything[1::2])  # some lists still dirty
+    assert _cards(loaded, everything) == _cards(related, everything)
     for change in _changes(articles)[1:]:
         _apply(records, related, change)
         _apply(loaded_records, loaded, change)
@@ -329,16 +296,15 @@ def test_load_refuses_files_it_cannot_use(saved, names, tmp_path, monkeypatch):
 
     with np.load(path) as z:
         arrays = dict(z)
-    for key in ("list_ids", "meta", "ids_utf8", "curated_out_ends"):
+    for key in ("raw_terms", "meta", "ids_utf8", "curated_counts"):
         np.savez(tmp_path / f"without-{key}.npz", **{k: v for k, v in arrays.items() if k != key})
         assert load(tmp_path / f"without-{key}.npz") is None, key
-    np.savez(tmp_path / "wrong-dtype.npz", **{**arrays, "list_ids": arrays["list_ids"].astype(np.int64)})
+    np.savez(tmp_path / "wrong-dtype.npz", **{**arrays, "raw_terms": arrays["raw_terms"].astype(np.int64)})
     assert load(tmp_path / "wrong-dtype.npz") is None
-    np.savez(tmp_path / "out-of-range.npz", **{**arrays, "list_ids": arrays["list_ids"] + 10_000})
+    np.savez(tmp_path / "out-of-range.npz", **{**arrays, "raw_terms": arrays["raw_terms"] + 10_000})
     assert load(tmp_path / "out-of-range.npz") is None
 
     assert load(path, limit=10) is None
-    assert load(path, reference_day=12345.0) is None
     monkeypatch.setattr(Related, "FORMAT", Related.FORMAT + 1)
     assert load(path) is None
     monkeypatch.undo()

@@ -6,6 +6,12 @@ float32 weights per row) rather than per-article Python objects. Each row
 keeps only its TOP_TERMS heaviest terms, L2-normalised, which keeps 100k
 articles near 16 MB and makes a dot product a short gather.
 
+The weights depend on corpus statistics (document frequencies, the average
+length), which every change moves a little. So the raw term counts of each
+article are kept too, and the weighted vectors are made from them in one
+vectorised pass with the statistics as they are now (weigh): the vectors
+are always exactly what a build from scratch would make.
+
 Weighting: BM25 saturation over body, answer and (half-weighted, since it
 repeats the body's opening) summary, plus a flat bonus for every word in the
 title: the title is the question, the best single statement of what a page
@@ -15,10 +21,8 @@ link every page to every other page.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Callable
 from itertools import repeat
 
 import numpy as np
@@ -101,14 +105,9 @@ class Vocabulary:
         tid = self.id(term)  # may grow df: index after
         self.df[tid] += 1
 
-    def idf(self, tid: int) -> float:
-        df = int(self.df[tid]) if tid < len(self.df) else 0
-        n = max(self.docs, df, 1)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
     def idfs(self, tids: np.ndarray) -> np.ndarray:
         df = self.df[tids].astype(np.float64)
-        n = max(self.docs, int(df.max(initial=0)), 1)
+        n = max(self.docs, 1)  # df never exceeds docs: both count the articles as they are now
         return np.log1p((n - df + 0.5) / (df + 0.5))
 
     def share(self, tid: int) -> float:
@@ -116,13 +115,12 @@ class Vocabulary:
         return float(self.df[tid]) / max(self.docs, 1)
 
 
-def weigh(vocab: Vocabulary, counts: Counter, title: set[str], length: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pruned (term ids, weights) of one article's terms: see weigh_arrays."""
-    return weigh_arrays(vocab, *term_arrays(vocab, counts, title), length)
-
-
 def term_arrays(vocab: Vocabulary, counts: Counter, title: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(term ids, tf, in title) in term order: ~9 bytes a term instead of a Counter's ~100."""
+    """(term ids, tf, in title) in word order: ~9 bytes a term instead of a Counter's ~100.
+
+    Word order (not id order) so a row holds the same entries in the same
+    order whenever and in whatever vocabulary it was made.
+    """
     words = sorted(counts.keys() | title)
     ids = list(map(vocab.ids.get, words))  # map() over bound methods: no Python frame per word
     if None in ids:
@@ -133,41 +131,50 @@ def term_arrays(vocab: Vocabulary, counts: Counter, title: set[str]) -> tuple[np
     return tids, tf, in_title
 
 
-def weigh_arrays(
-    vocab: Vocabulary, tids: np.ndarray, tf: np.ndarray, in_title: np.ndarray, length: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pruned (term ids, weights), heaviest first, scaled by the full vector's norm.
+def weigh(raw: RowStore, rows: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pruned vectors of these rows: (term ids, weights, entries per row), heaviest first in each row.
 
+    Made from the raw term counts with the vocabulary's statistics as they
+    are now, so a vector is always what a build from scratch would make.
     Pruning keeps the TOP_TERMS heaviest terms that can link the article to
     another: a body word no other article has (df 1) links nothing, yet has
     the highest IDF and would crowd out the words that matter. It still counts
     in the norm, so a kept row's cosine is the full cosine restricted to
-    shared, informative words. Ties break on the term id, so builds repeat.
+    shared, informative words. Ties break on the word (a row is in word
+    order and the sort is stable), so builds repeat.
     """
-    if not len(tids):
-        return tids, np.zeros(0, dtype=np.float32)
-    norm_len = K1 * (1 - B + B * length / vocab.avg_len)
-    tf = tf.astype(np.float64)
+    pos, lens = raw.gather(rows)
+    owner = np.repeat(np.arange(len(rows)), lens)
+    tids, tf, in_title = raw.terms[pos], raw.weights[pos].astype(np.float64), raw.flags[pos]
+    norm_len = K1 * (1 - B + B * raw.size[rows][owner] / vocab.avg_len)
     vals = vocab.idfs(tids) * (tf * (K1 + 1) / (tf + norm_len) + TITLE_BONUS * in_title)
-    norm = float(np.sqrt(np.dot(vals, vals))) or 1.0
-    linking = in_title | (vocab.df[tids] >= 2)
-    order = np.lexsort((tids, -vals))
-    order = order[linking[order]][:TOP_TERMS]
-    return tids[order], (vals[order] / norm).astype(np.float32)
+    norms = np.sqrt(np.bincount(owner, weights=vals * vals, minlength=len(rows)))
+    norms[norms == 0] = 1.0
+    linking = np.flatnonzero(in_title | (vocab.df[tids] >= 2))
+    order = linking[np.lexsort((-vals[linking], owner[linking]))]
+    kept_owner = owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(kept_owner, kept_owner, side="left")
+    order = order[rank < TOP_TERMS]
+    counts = np.bincount(owner[order], minlength=len(rows))
+    return tids[order], (vals[order] / norms[owner[order]]).astype(np.float32), counts
 
 
 class RowStore:
-    """Growable CSR: row r is terms/weights[start[r]:start[r]+length[r]].
+    """Growable CSR: row r is terms/weights/flags[start[r]:start[r]+length[r]], plus a size per row.
 
-    A changed row is appended anew and its old slot becomes garbage, so an
-    update never shifts other rows; compact() reclaims the garbage.
+    Raw rows use weights for term counts, flags for "in the title" and size
+    for the weighted length; pruned vectors use weights only. A changed row
+    is appended anew and its old slot becomes garbage, so an update never
+    shifts other rows; compact() reclaims the garbage.
     """
 
     def __init__(self, rows: int = 0, nnz: int = 0):
         self.start = np.zeros(max(rows, 16), dtype=np.int64)
         self.length = np.zeros(max(rows, 16), dtype=np.int32)
+        self.size = np.zeros(max(rows, 16), dtype=np.float64)
         self.terms = np.zeros(max(nnz, 1024), dtype=np.int32)
         self.weights = np.zeros(max(nnz, 1024), dtype=np.float32)
+        self.flags = np.zeros(max(nnz, 1024), dtype=bool)
         self.used = 0
 
     def ensure_rows(self, rows: int) -> None:
@@ -175,8 +182,10 @@ class RowStore:
             grow = max(rows, 2 * len(self.start)) - len(self.start)
             self.start = np.concatenate([self.start, np.zeros(grow, dtype=np.int64)])
             self.length = np.concatenate([self.length, np.zeros(grow, dtype=np.int32)])
+            self.size = np.concatenate([self.size, np.zeros(grow, dtype=np.float64)])
 
-    def set(self, row: int, tids: np.ndarray, vals: np.ndarray) -> None:
+    def set(self, row: int, tids: np.ndarray, vals: np.ndarray, flags: np.ndarray | None = None,
+            size: float = 0.0) -> None:
         self.ensure_rows(row + 1)
         n = len(tids)
         if self.used + n > len(self.terms):
@@ -186,9 +195,11 @@ class RowStore:
                 grow = max(n, len(self.terms) // 8)  # modest steps: every worker holds this
                 self.terms = np.concatenate([self.terms, np.zeros(grow, dtype=np.int32)])
                 self.weights = np.concatenate([self.weights, np.zeros(grow, dtype=np.float32)])
+                self.flags = np.concatenate([self.flags, np.zeros(grow, dtype=bool)])
         self.terms[self.used : self.used + n] = tids
         self.weights[self.used : self.used + n] = vals
-        self.start[row], self.length[row] = self.used, n
+        self.flags[self.used : self.used + n] = False if flags is None else flags
+        self.start[row], self.length[row], self.size[row] = self.used, n, size
         self.used += n
 
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
@@ -213,29 +224,10 @@ class RowStore:
         pos, lens = self.gather(rows)
         self.terms[: len(pos)] = self.terms[pos]
         self.weights[: len(pos)] = self.weights[pos]
+        self.flags[: len(pos)] = self.flags[pos]
         self.start[rows] = np.cumsum(lens) - lens
         self.used = len(pos)
 
     def nbytes(self) -> int:
-        return self.start.nbytes + self.length.nbytes + self.terms.nbytes + self.weights.nbytes
-
-
-def build_vectors(
-    articles: list[dict], vocab: Vocabulary, progress: Callable[[int], None] | None = None
-) -> RowStore:
-    """Vectors for articles (row i = articles[i]), counting the vocabulary's df first."""
-    parsed = []
-    for i, article in enumerate(articles):
-        counts, title, length = article_terms(article)
-        tids, tf, in_title = term_arrays(vocab, counts, title)
-        vocab.df[tids] += 1  # ids are unique within one article
-        parsed.append((tids, tf, in_title, length))
-        if progress and i % 10000 == 0:
-            progress(i)
-    vocab.docs = len(articles)
-    vocab.avg_len = max(1.0, sum(p[3] for p in parsed) / max(len(parsed), 1))
-    rows = RowStore(len(articles), len(articles) * TOP_TERMS)
-    for i, (tids, tf, in_title, length) in enumerate(parsed):
-        rows.set(i, *weigh_arrays(vocab, tids, tf, in_title, length))
-        parsed[i] = None  # let the working copy go as we go
-    return rows
+        arrays = (self.start, self.length, self.size, self.terms, self.weights, self.flags)
+        return sum(a.nbytes for a in arrays)

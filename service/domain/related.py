@@ -1,15 +1,20 @@
-"""相关推荐: up to 20 related articles per article, precomputed, updated in place.
+"""相关推荐: up to 20 related articles per article, each list exactly what a build gives.
 
-Why precomputed: a page view asks for its cards every time, so the lookup is
-an array read (well under a millisecond); the work happens at start-up and,
-per changed article, in on_change().
+What is kept current on every change is only what an article itself
+determines: its raw term counts (a row), the vocabulary's document
+frequencies and lengths, its topics, places, date, status and curated
+links. Everything that depends on the whole corpus is derived from that at
+the first lookup after a change: the weighted vectors (one vectorised pass,
+weigh_all), the candidate index, the reference day for recency, and the
+lists themselves (ranked per article at its first lookup, about 2 ms, then
+kept until the next change). So a list is always the one a build from scratch
+over the same articles would give; nothing is patched in place.
 
 Ranking one article (the anchor):
 
-1. Candidates from an inverted index over every article's SALIENT heaviest
-   terms, each term keeping only its POSTINGS heaviest articles (impact
-   ordering), probed with the anchor's QUERY_TERMS heaviest terms. This is
-   approximate, never all-pairs; plus the anchor's curated links.
+1. Candidates: the anchor's QUERY_TERMS heaviest words run as a query on the
+   search index (as Lucene's MoreLikeThis does), its POOL best, plus the
+   anchor's curated links. Never all-pairs.
 2. The POOL best by that partial score are scored exactly:
    content cosine of pruned BM25 vectors (title-weighted), topic overlap,
    the most specific shared place (or a penalty for different places), the
@@ -20,19 +25,15 @@ Ranking one article (the anchor):
    MMR_THRESHOLD) to one already chosen is pushed down, so the list is not
    five copies of one story.
 
-Only published articles are ever recommended; an article is never its own.
-Reasons are built at lookup from the records and the vectors, so the lists
-themselves are just two small numpy matrices.
-
-Start-up: ranking every list is most of a build, so a large store builds with
-rank=False and ranks each list at its first lookup (a dirty row). A list
-still unranked when articles change is then ranked on the changed articles,
-as a dirty eager list is. save()/load() keep the whole structure in one .npz
-beside the data, so the next start skips the build.
+Ties break on the article id (its rank among all ids), never on a row
+number: rows are numbered in the order articles arrived, which a build does
+not know. Only published articles are ever recommended; an article is never
+its own. save()/load() keep the kept part in one .npz beside the data.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import logging
@@ -44,11 +45,10 @@ import numpy as np
 
 from .durable import atomic_write
 from .recommend_signals import MAX_REGIONS, Signals, reasons
-from .recommend_vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, build_vectors, weigh
+from .recommend_vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, term_arrays, weigh
+from .search_index import SearchIndex
 
 LIMIT = 20
-SALIENT = 8  # terms per article entered into the candidate index
-POSTINGS = 1024  # articles kept per term, heaviest first (256: recall@20 0.40 at 30k; 1024: 0.91)
 QUERY_TERMS = 12  # anchor terms used to probe the index
 POOL = 120  # candidates scored exactly
 MMR_POOL = 40
@@ -59,9 +59,9 @@ MIN_SCORE = 0.04
 KEYWORD_MAX_SHARE = 0.25  # a word in a quarter of all articles explains nothing
 KEYWORD_MIN_CONTRIBUTION = 0.005  # below this a shared word is incidental, not what both are about
 CACHE_SIZE = 20_000  # finished card lists (with reasons) kept for repeat lookups
-RELINK_BUDGET = 8  # neighbour lists re-ranked inside on_change; the rest at their next lookup
 TEXT_FIELDS = ("title", "answer", "summary", "body")
-RANK_FIELDS = TEXT_FIELDS + ("topics", "regions", "status", "published_at", "related_curated")
+# What ranks: the text, the signals, and what the search index scores candidates on (tags, category).
+RANK_FIELDS = TEXT_FIELDS + ("topics", "regions", "status", "published_at", "related_curated", "tags", "category")
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Related:
     the reasons. Subscribe on_change to the store to keep lists current.
     """
 
-    FORMAT = 1  # bump when the saved layout changes
+    FORMAT = 2  # bump when the saved layout changes
 
     def __init__(
         self,
@@ -82,7 +82,12 @@ class Related:
         topic_names: Callable[[], Mapping[str, str]] | None = None,
         limit: int = LIMIT,
         reference_day: float | None = None,
+        search: SearchIndex | None = None,
     ):
+        # Candidates come from the search index. Given one, the caller keeps it
+        # current (the service's); without, this builds and updates its own.
+        self._owns_search = search is None
+        self.search = search if search is not None else SearchIndex()
         self._articles = articles
         self._topic_names = topic_names or dict
         self.limit = limit
@@ -97,134 +102,184 @@ class Related:
         names = dict(topic_names or {})
         return cls(lambda: records, lambda: names, **kw).build()
 
-    # -- building ----------------------------------------------------------
+    # -- what each article determines ----------------------------------------
 
     def _reset(self, rows: int) -> None:
         self.ids: list[str] = []
         self.row_of: dict[str, int] = {}
+        self._sorted_ids: list[str] = []
+        self.id_rank = np.zeros(max(rows, 16), dtype=np.int64)  # position of ids[row] among all ids
         self.vocab = Vocabulary()
-        self.vectors = RowStore(rows)
+        self.raw = RowStore(rows)  # term counts per row: weights = tf, flags = in title, size = length
+        self.counted = np.zeros(max(rows, 16), dtype=bool)  # the row's article is in vocab.docs
+        self.total_len = 0.0
         self.signals = Signals(max(rows, 16))
         self.eligible = np.zeros(max(rows, 16), dtype=bool)
-        self.curated_out: dict[int, np.ndarray] = {}
-        self.curated_in: dict[int, set[int]] = {}
-        self.list_ids = np.full((max(rows, 16), self.limit), -1, dtype=np.int32)
-        self.list_scores = np.zeros((max(rows, 16), self.limit), dtype=np.float32)
-        self.dirty = np.zeros(max(rows, 16), dtype=bool)
+        self.curated: dict[int, tuple[str, ...]] = {}  # row -> the ids its page links to
+        self.linked_from: dict[str, set[int]] = {}  # id -> rows whose pages link to it
+        # Derived from all of the above, so forgotten on every change that ranks:
+        self._cache: dict[int, list[dict]] = {}  # row -> its cards
+        self._vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (term ids, weights)
+        self._reference: float | None = None  # the newest publication day, for recency
         self._dense = np.zeros(1024, dtype=np.float32)
-        self.post_ptr = np.zeros(1, dtype=np.int64)
-        self.post_rows = np.zeros(0, dtype=np.int32)
-        self.post_w = np.zeros(0, dtype=np.float32)
-        self.post_delta: dict[int, list[tuple[int, float]]] = {}
-        self.reference_day = 0.0
-        self._cache: dict[int, list[dict]] = {}
 
-    def build(self, rank: bool = True) -> Related:
-        """Vectorise every article and rank every list (minutes at 100k: see bench).
-
-        rank=False leaves every list dirty, to be ranked at its first lookup
-        (a few ms): ranking is most of the build, and most lists are never asked for.
-        """
+    def build(self) -> Related:
+        """Count every article's terms (lists are ranked at their first lookup)."""
         with self._lock:
             records = list(self._articles().values())
             self._reset(len(records))
-            self._cache.clear()
-            self.ids = [a["id"] for a in records]
-            self.row_of = {aid: i for i, aid in enumerate(self.ids)}
-            self.vectors = build_vectors(records, self.vocab)
-            for i, article in enumerate(records):
-                self.signals.set(i, article)
-                self.eligible[i] = article.get("status") == "published"
-            for i, article in enumerate(records):
-                self._set_curated(i, article)
-            days = self.signals.day[: len(records)]
-            self.reference_day = self._fixed_reference or (float(days.max()) if len(records) else 0.0)
-            self._build_postings(len(records))
-            if rank:
-                for i in range(len(records)):
-                    self._relink(i)
-            else:
-                self.dirty[: len(records)] = True
+            for article in records:
+                self._set(self._row(article["id"], ranked=False), article)
+            self._rank_ids()
+            if self._owns_search:
+                self.search.build(records)
             self.changes_since_build = 0
             return self
 
-    def _set_curated(self, row: int, article: dict) -> None:
-        for target in self.curated_out.pop(row, ()):
-            self.curated_in.get(int(target), set()).discard(row)
-        targets = [self.row_of[t] for t in article.get("related_curated") or () if t in self.row_of]
-        if targets:
-            self.curated_out[row] = np.array(targets, dtype=np.int32)
-            for t in targets:
-                self.curated_in.setdefault(t, set()).add(row)
+    def _rank_ids(self) -> None:
+        n = len(self.ids)
+        self._sorted_ids = sorted(self.ids)
+        self.id_rank[:n] = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
 
-    def _build_postings(self, rows: int) -> None:
-        """term -> the POSTINGS articles where it weighs most, among their SALIENT terms."""
-        take = np.minimum(self.vectors.length[:rows], SALIENT)
-        row_ids = np.repeat(np.arange(rows, dtype=np.int32), take)
-        ends = np.cumsum(take)
-        pos = np.repeat(self.vectors.start[:rows] - (ends - take), take) + np.arange(int(take.sum()))
-        terms, weights = self.vectors.terms[pos], self.vectors.weights[pos]
-        order = np.lexsort((-weights, terms))
-        terms, weights, row_ids = terms[order], weights[order], row_ids[order]
-        first = np.searchsorted(terms, terms, side="left")
-        keep = (np.arange(len(terms)) - first) < POSTINGS
-        terms, self.post_w, self.post_rows = terms[keep], weights[keep], row_ids[keep]
-        counts = np.bincount(terms, minlength=len(self.vocab.terms))
-        self.post_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.post_delta = {}
+    def _row(self, key: str, ranked: bool = True) -> int:
+        """The row of this id, a new one for an id never seen (ranked among the ids unless a build ranks all)."""
+        row = self.row_of.get(key)
+        if row is not None:
+            return row
+        row = len(self.ids)
+        self.ids.append(key)
+        self.row_of[key] = row
+        size = row + 1
+        self.raw.ensure_rows(size)
+        self.signals.ensure_rows(size)
+        if size > len(self.eligible):
+            grow = max(size, 2 * len(self.eligible)) - len(self.eligible)
+            self.eligible = np.concatenate([self.eligible, np.zeros(grow, dtype=bool)])
+            self.counted = np.concatenate([self.counted, np.zeros(grow, dtype=bool)])
+            self.id_rank = np.concatenate([self.id_rank, np.zeros(grow, dtype=np.int64)])
+        if not ranked:
+            return row
+        at = bisect.bisect_left(self._sorted_ids, key)
+        self._sorted_ids.insert(at, key)
+        ranks = self.id_rank[:row]
+        ranks[ranks >= at] += 1
+        self.id_rank[row] = at
+        return row
+
+    def _set(self, row: int, article: dict | None, text: bool = True) -> None:
+        """Make row hold what this article (None: nothing) determines."""
+        if text:
+            self._set_text(row, article)
+        self.signals.set(row, article or {})
+        self.eligible[row] = article is not None and article.get("status") == "published"
+        for target in self.curated.pop(row, ()):
+            self.linked_from.get(target, set()).discard(row)
+        targets = tuple(dict.fromkeys((article or {}).get("related_curated") or ()))
+        if targets:
+            self.curated[row] = targets
+            for target in targets:
+                self.linked_from.setdefault(target, set()).add(row)
+
+    def _set_text(self, row: int, article: dict | None) -> None:
+        """The row's term counts, and the document frequencies and lengths they add up to."""
+        vocab = self.vocab
+        if self.counted[row]:
+            tids, _ = self.raw.row(row)
+            vocab.df[tids] -= 1
+            vocab.docs -= 1
+            self.total_len -= self.raw.size[row]
+            self.counted[row] = False
+        if article is None:
+            self.raw.set(row, np.zeros(0, np.int32), np.zeros(0, np.float32))
+        else:
+            counts, title, length = article_terms(article)
+            tids, tf, in_title = term_arrays(vocab, counts, title)
+            vocab.df[tids] += 1  # ids are unique within one article
+            vocab.docs += 1
+            self.total_len += length
+            self.counted[row] = True
+            self.raw.set(row, tids, tf, in_title, length)
+        vocab.avg_len = max(1.0, self.total_len / max(vocab.docs, 1))
+
+    # -- what the whole corpus determines (kept until the next change) -----
+
+    VECTORS_KEPT = 50_000
+
+    def _weighed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, weights, entries per row) of these rows' vectors, in rows' order."""
+        missing = np.array([r for r in dict.fromkeys(rows.tolist()) if r not in self._vectors], dtype=np.int64)
+        if len(missing):
+            if len(self._vectors) + len(missing) > self.VECTORS_KEPT:
+                self._vectors.clear()
+            terms, weights, counts = weigh(self.raw, missing, self.vocab)
+            ends = np.cumsum(counts)
+            for r, a, b in zip(missing.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True):
+                self._vectors[r] = (terms[a:b], weights[a:b])
+        parts = [self._vectors[r] for r in rows.tolist()]
+        lens = np.fromiter((len(t) for t, _ in parts), dtype=np.int64, count=len(parts))
+        if not parts:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32), lens
+        return np.concatenate([t for t, _ in parts]), np.concatenate([w for _, w in parts]), lens
+
+    def _vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        terms, weights, _ = self._weighed(np.array([row]))
+        return terms, weights
+
+    def _reference_day(self) -> float:
+        if self._fixed_reference:
+            return self._fixed_reference
+        if self._reference is None:
+            rows = len(self.ids)
+            days = self.signals.day[:rows][self.counted[:rows]]
+            self._reference = float(days.max()) if len(days) else 0.0
+        return self._reference
 
     # -- ranking -------------------------------------------------------------
 
+    def _by_score(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Positions of rows, best score first, equal scores in id order."""
+        return np.lexsort((self.id_rank[rows], -scores))
+
     def _candidates(self, row: int) -> np.ndarray:
-        tids, weights = self.vectors.row(row)
-        tids, weights = tids[:QUERY_TERMS], weights[:QUERY_TERMS]
-        known = tids + 1 < len(self.post_ptr)
-        starts = self.post_ptr[tids[known]]
-        lens = self.post_ptr[tids[known] + 1] - starts
-        ends = np.cumsum(lens)
-        pos = np.repeat(starts - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
-        parts = [self.post_rows[pos]]
-        contribs = [self.post_w[pos] * np.repeat(weights[known], lens)]
-        if self.post_delta:
-            for tid, w in zip(tids.tolist(), weights.tolist(), strict=True):
-                extra = self.post_delta.get(tid)
-                if extra:
-                    parts.append(np.fromiter((r for r, _ in extra), dtype=np.int32, count=len(extra)))
-                    contribs.append(np.fromiter((x for _, x in extra), dtype=np.float32, count=len(extra)) * w)
-        cands = np.zeros(0, dtype=np.int32)
-        if sum(len(p) for p in parts):
-            rows, inverse = np.unique(np.concatenate(parts), return_inverse=True)
-            partial = np.bincount(inverse, weights=np.concatenate(contribs))
-            ok = self.eligible[rows] & (rows != row)
-            rows, partial = rows[ok], partial[ok]
-            if len(rows) > POOL:
-                rows = rows[np.argpartition(-partial, POOL)[:POOL]]
-            cands = rows
+        """The POOL articles whose text best matches the anchor's heaviest words, and its curated links."""
+        tids, weights = self._vector(row)
+        words = [(self.vocab.terms[t], w) for t, w in zip(tids[:QUERY_TERMS].tolist(), weights.tolist(), strict=False)]
+        found = [self.row_of[i] for i in self.search.similar(words, POOL, exclude=self.ids[row]) if i in self.row_of]
+        cands = np.array(found, dtype=np.int32)
         linked = self._curated_rows(row)
         if len(linked):
             cands = np.union1d(cands, linked[self.eligible[linked] & (linked != row)])
-        return cands.astype(np.int32)
+        return cands[self.eligible[cands]].astype(np.int32)
 
     def _curated_rows(self, row: int) -> np.ndarray:
-        out = self.curated_out.get(row)
-        back = self.curated_in.get(row)
-        if back:
-            more = np.fromiter(back, dtype=np.int32, count=len(back))
-            out = more if out is None else np.union1d(out, more)
-        return np.zeros(0, dtype=np.int32) if out is None else out
+        """Rows the anchor's page links to or that link to it, as the articles are now."""
+        out = {self.row_of[t] for t in self.curated.get(row, ()) if t in self.row_of and self.counted[self.row_of[t]]}
+        out.update(self.linked_from.get(self.ids[row], ()))
+        return np.array(sorted(out), dtype=np.int32)
 
     def _cosines(self, row: int, cands: np.ndarray) -> np.ndarray:
-        tids, weights = self.vectors.row(row)
+        tids, weights = self._vector(row)
         dense = self._scratch()
         dense[tids] = weights
-        pos, lens = self.vectors.gather(cands)
-        prods = dense[self.vectors.terms[pos]] * self.vectors.weights[pos]
+        terms, others, lens = self._weighed(cands)
+        prods = dense[terms] * others
         dense[tids] = 0.0
         owner = np.repeat(np.arange(len(cands)), lens)
         return np.bincount(owner, weights=prods, minlength=len(cands)).astype(np.float32)
 
-    def _symmetric(self, row: int, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(score without the target's recency, content cosine) for each candidate."""
+    def _pairwise(self, cands: np.ndarray) -> np.ndarray:
+        """Cosines among a few candidates, for MMR (float64, rounded: the sum order follows term ids)."""
+        terms, weights, lens = self._weighed(cands)
+        local, col = np.unique(terms, return_inverse=True)
+        dense = np.zeros((len(cands), len(local)), dtype=np.float64)
+        dense[np.repeat(np.arange(len(cands)), lens), col] = weights
+        return np.round(dense @ dense.T, 9)
+
+    def _rank(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """One article's list: (rows, scores), best first."""
+        cands = self._candidates(row)
+        if len(cands) == 0:
+            return cands, np.zeros(0, dtype=np.float32)
         cos = self._cosines(row, cands)
         # A curated link counts in full only when the texts agree (cosine >= CURATED_FULL_AT):
         # the scraped lists hold unrelated pages, and those must not outrank real matches.
@@ -234,36 +289,14 @@ class Related:
             + W_TOPIC * self.signals.topic_overlap(row, cands)
             + W_REGION * self.signals.region_match(row, cands)
             + W_CURATED * curated
+            + W_RECENCY * self.signals.recency(cands, self._reference_day())
         )
-        return score, cos
-
-    def _pairwise(self, cands: np.ndarray) -> np.ndarray:
-        """Cosines among a few candidates, for MMR."""
-        pos, lens = self.vectors.gather(cands)
-        local, col = np.unique(self.vectors.terms[pos], return_inverse=True)
-        dense = np.zeros((len(cands), len(local)), dtype=np.float32)
-        dense[np.repeat(np.arange(len(cands)), lens), col] = self.vectors.weights[pos]
-        return dense @ dense.T
-
-    def _relink(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rank one article's list; returns its candidates and their symmetric scores."""
-        self.dirty[row] = False
-        self.list_ids[row] = -1
-        self.list_scores[row] = 0.0
-        cands = self._candidates(row)
-        if len(cands) == 0:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        sym, _ = self._symmetric(row, cands)
-        score = sym + W_RECENCY * self.signals.recency(cands, self.reference_day)
         keep = score >= MIN_SCORE
         pool, pool_score = cands[keep], score[keep]
-        top = np.argsort(-pool_score, kind="stable")[:MMR_POOL]
+        top = self._by_score(pool, pool_score)[:MMR_POOL]
         pool, pool_score = pool[top], pool_score[top]
         chosen = self._mmr(pool, pool_score)
-        n = len(chosen)
-        self.list_ids[row, :n] = pool[chosen]
-        self.list_scores[row, :n] = pool_score[chosen]
-        return cands, sym
+        return pool[chosen], pool_score[chosen].astype(np.float32)
 
     def _mmr(self, pool: np.ndarray, score: np.ndarray) -> list[int]:
         if len(pool) <= 1:
@@ -272,11 +305,11 @@ class Related:
         np.fill_diagonal(penalty, 0.0)
         if not penalty.any():  # nothing near-duplicate: the score order stands
             return list(range(min(self.limit, len(pool))))
-        closest = np.zeros(len(pool), dtype=np.float32)
-        adjusted = score.astype(np.float32).copy()
+        closest = np.zeros(len(pool), dtype=np.float64)
+        adjusted = score.astype(np.float64)
         chosen = []
         for _ in range(min(self.limit, len(pool))):
-            pick = int(np.argmax(adjusted - closest))
+            pick = int(np.argmax(adjusted - closest))  # the first of equals: pool is in id order among ties
             chosen.append(pick)
             adjusted[pick] = -np.inf
             np.maximum(closest, penalty[pick], out=closest)
@@ -289,7 +322,7 @@ class Related:
         with self._lock:
             records = self._articles()
             row = self.row_of.get(article_id)
-            if row is None or article_id not in records:
+            if row is None or article_id not in records or not self.counted[row]:
                 return []
             cards = self._cache.get(row)
             if cards is None:
@@ -300,10 +333,7 @@ class Related:
             return [dict(c) for c in cards[:limit]]
 
     def _cards(self, row: int, records: Mapping[str, dict]) -> list[dict]:
-        if self.dirty[row]:
-            self._relink(row)
-        rows = self.list_ids[row]
-        rows = rows[rows >= 0]
+        rows, scores = self._rank(row)
         if not len(rows):
             return []
         anchor = records[self.ids[row]]
@@ -311,7 +341,7 @@ class Related:
         curated = set(self._curated_rows(row).tolist())
         words = self._keywords(row, rows)
         out = []
-        for other, score, shared in zip(rows.tolist(), self.list_scores[row, : len(rows)].tolist(), words, strict=True):
+        for other, score, shared in zip(rows.tolist(), scores.tolist(), words, strict=True):
             record = records.get(self.ids[other])
             if record is not None:
                 why = reasons(anchor, record, shared, names, other in curated)
@@ -325,12 +355,11 @@ class Related:
         more, in at most KEYWORD_MAX_SHARE of all articles, and contribute at
         least KEYWORD_MIN_CONTRIBUTION.
         """
-        tids, weights = self.vectors.row(row)
+        tids, weights = self._vector(row)
         dense = self._scratch()
         dense[tids] = weights
-        pos, lens = self.vectors.gather(others)
-        terms = self.vectors.terms[pos]
-        contribution = dense[terms] * self.vectors.weights[pos]
+        terms, theirs, lens = self._weighed(others)
+        contribution = dense[terms] * theirs
         dense[tids] = 0.0
         owner = np.repeat(np.arange(len(others)), lens)
         vocab = self.vocab
@@ -349,7 +378,8 @@ class Related:
         return out
 
     def shared_keywords(self, a: int, b: int, n: int = 2) -> list[str]:
-        return self._keywords(a, np.array([b], dtype=np.int32), n)[0]
+        with self._lock:
+            return self._keywords(a, np.array([b], dtype=np.int32), n)[0]
 
     def _scratch(self) -> np.ndarray:
         """A zeroed dense vector over the vocabulary; callers zero what they set."""
@@ -360,119 +390,40 @@ class Related:
     # -- keeping current -----------------------------------------------------
 
     def on_change(self, kind: str, key: str, old: dict | None, new: dict | None) -> None:
-        """Store listener: re-link one changed article and the lists it enters or leaves."""
+        """Store listener: record what the article now determines; lists follow at the next lookup."""
         if kind == "topics":
-            self._cache.clear()  # a topic renamed: reasons name it
+            with self._lock:
+                self._cache.clear()  # a topic renamed: reasons name it
         if kind != "articles":
             return
+        if self._owns_search:
+            if new is None:
+                self.search.remove(key)
+            else:
+                self.search.upsert(new)
         if old is not None and new is not None and all(old.get(f) == new.get(f) for f in RANK_FIELDS):
             return  # a views count or timestamp: nothing that ranks
         with self._lock:
-            self._cache.clear()
-            self.changes_since_build += 1
             row = self.row_of.get(key)
             if row is None and new is None:
                 return
-            if row is None:
-                row = self._new_row(key)
-            text_changed = old is None or new is None or any(old.get(f) != new.get(f) for f in TEXT_FIELDS)
-            if text_changed:
-                self._revectorise(row, old if self.vectors.length[row] else None, new)
-            if new is None:
-                self.eligible[row] = False
-                self._set_curated(row, {})
-            else:
-                self.signals.set(row, new)
-                self.eligible[row] = new.get("status") == "published"
-                self._set_curated(row, new)
-            cands, sym = self._relink(row) if new is not None else (np.zeros(0, np.int32), np.zeros(0, np.float32))
-            if new is None:
-                self.list_ids[row] = -1
-            self._update_neighbours(row, cands, sym)
-
-    def _new_row(self, key: str) -> int:
-        row = len(self.ids)
-        self.ids.append(key)
-        self.row_of[key] = row
-        size = row + 1
-        self.vectors.ensure_rows(size)
-        self.signals.ensure_rows(size)
-        if size > len(self.eligible):
-            grow = max(size, 2 * len(self.eligible)) - len(self.eligible)
-            self.eligible = np.concatenate([self.eligible, np.zeros(grow, dtype=bool)])
-            self.dirty = np.concatenate([self.dirty, np.zeros(grow, dtype=bool)])
-            self.list_ids = np.concatenate([self.list_ids, np.full((grow, self.limit), -1, dtype=np.int32)])
-            self.list_scores = np.concatenate([self.list_scores, np.zeros((grow, self.limit), dtype=np.float32)])
-        return row
-
-    def _revectorise(self, row: int, old: dict | None, new: dict | None) -> None:
-        """New vector with the current IDF; document frequencies follow the change."""
-        if old is not None:
-            counts, title, _ = article_terms(old)
-            for word in counts.keys() | title:
-                tid = self.vocab.ids.get(word)
-                if tid is not None and self.vocab.df[tid] > 0:
-                    self.vocab.df[tid] -= 1
-            self.vocab.docs -= 1
-        if new is None:
-            self.vectors.set(row, np.zeros(0, np.int32), np.zeros(0, np.float32))
-            return
-        counts, title, length = article_terms(new)
-        for word in sorted(counts.keys() | title):
-            self.vocab.add(word)
-        self.vocab.docs += 1
-        tids, weights = weigh(self.vocab, counts, title, length)
-        self.vectors.set(row, tids, weights)
-        for tid, w in zip(tids[:SALIENT].tolist(), weights[:SALIENT].tolist(), strict=True):
-            self.post_delta.setdefault(tid, []).append((row, w))
-
-    def _update_neighbours(self, row: int, cands: np.ndarray, sym: np.ndarray) -> None:
-        """Lists that hold the article re-score it; lists it now beats take it in."""
-        used = len(self.ids)
-        holders = np.nonzero((self.list_ids[:used] == row).any(axis=1))[0]
-        holders = holders[holders != row]
-        if not self.eligible[row]:
-            self._mark(holders)
-            return
-        mine = self.signals.recency(np.array([row]), self.reference_day)[0] * W_RECENCY
-        if len(holders):
-            hsym, _ = self._symmetric(row, holders.astype(np.int32))
-            stale = []
-            for h, s in zip(holders.tolist(), (hsym + mine).tolist(), strict=True):
-                if s < MIN_SCORE:
-                    stale.append(h)
-                else:
-                    self.list_scores[h][self.list_ids[h] == row] = s
-            self._mark(np.array(stale, dtype=np.int64))
-        held = set(holders.tolist())
-        for c, s in zip(cands.tolist(), (sym + mine).tolist(), strict=True):
-            if c in held or s < MIN_SCORE or self.dirty[c]:
-                continue
-            ids, scores = self.list_ids[c], self.list_scores[c]
-            filled = int((ids >= 0).sum())
-            if filled == self.limit and s <= scores[filled - 1]:
-                continue
-            at = next((i for i in range(filled) if scores[i] < s), filled)
-            ids[at + 1 :] = ids[at:-1].copy()
-            scores[at + 1 :] = scores[at:-1].copy()
-            ids[at], scores[at] = row, s
-
-    def _mark(self, rows: np.ndarray) -> None:
-        """Re-rank lists that lost an entry: now while the budget lasts, the rest at their next lookup."""
-        for i, h in enumerate(rows.tolist()):
-            if i < RELINK_BUDGET:
-                self._relink(h)
-            else:
-                self.dirty[h] = True
+            row = self._row(key) if row is None else row
+            text = old is None or new is None or any(old.get(f) != new.get(f) for f in TEXT_FIELDS)
+            self._set(row, new, text=text or not self.counted[row])
+            self.changes_since_build += 1
+            if text:
+                self._vectors.clear()  # the statistics moved: every weight may have
+            self._reference = None
+            self._cache.clear()
 
     # -- saving and loading --------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write everything built to one file, atomically.
+        """Write what the articles determine to one file, atomically.
 
         One uncompressed .npz with no object arrays: strings as UTF-8 blobs
         with end offsets, dicts of arrays flattened with end offsets, scalars
-        in a JSON blob ("meta"). Lists may be saved partly ranked (dirty).
+        in a JSON blob ("meta"). The derived part is made again at load.
         """
         buffer = io.BytesIO()
         with self._lock:  # savez copies: the lock is not held for the disk write
@@ -481,40 +432,34 @@ class Related:
 
     def _saved_arrays(self) -> dict[str, np.ndarray]:
         n, terms, sig = len(self.ids), len(self.vocab.terms), self.signals
-        pos, lens = self.vectors.gather(np.arange(n))  # live entries only: garbage is not saved
+        pos, lens = self.raw.gather(np.arange(n))  # live entries only: garbage is not saved
+        curated_rows = sorted(self.curated)
         meta = {
             "format": self.FORMAT, "limit": self.limit, "rows": n, "terms": terms,
-            "docs": self.vocab.docs, "avg_len": self.vocab.avg_len, "reference_day": self.reference_day,
+            "docs": self.vocab.docs, "total_len": self.total_len,
             "changes_since_build": self.changes_since_build, "topic_bit": sig.topic_bit,
         }
-        delta = self.post_delta
         return {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             **_pack_strings("ids", self.ids),
             **_pack_strings("terms", self.vocab.terms),
             **_pack_strings("region_names", sig.region_names),
+            **_pack_strings("curated_ids", [t for r in curated_rows for t in self.curated[r]]),
+            "curated_rows": np.asarray(curated_rows, dtype=np.int64),
+            "curated_counts": np.asarray([len(self.curated[r]) for r in curated_rows], dtype=np.int64),
             "df": self.vocab.df[:terms],
             "term_length": self.vocab.length[:terms],
-            "vec_start": np.cumsum(lens) - lens,
-            "vec_length": self.vectors.length[:n],
-            "vec_terms": self.vectors.terms[pos],
-            "vec_weights": self.vectors.weights[pos],
+            "raw_length": self.raw.length[:n],
+            "raw_size": self.raw.size[:n],
+            "raw_terms": self.raw.terms[pos],
+            "raw_tf": self.raw.weights[pos],
+            "raw_title": self.raw.flags[pos],
+            "counted": self.counted[:n],
             "topics": sig.topics[:n],
             "regions": sig.regions[:n],
             "day": sig.day[:n],
             "region_score": sig.region_score[: len(sig.region_names)],
             "eligible": self.eligible[:n],
-            "dirty": self.dirty[:n],
-            "list_ids": self.list_ids[:n],
-            "list_scores": self.list_scores[:n],
-            "post_ptr": self.post_ptr,
-            "post_rows": self.post_rows,
-            "post_w": self.post_w,
-            **_pack_groups("curated_out", self.curated_out, np.int32),
-            **_pack_groups("curated_in", {k: sorted(v) for k, v in self.curated_in.items()}, np.int32),
-            **_pack_groups("delta_rows", {k: [r for r, _ in v] for k, v in delta.items()}, np.int32),
-            # float64: the weights are Python floats, kept exactly
-            **_pack_groups("delta_w", {k: [w for _, w in v] for k, v in delta.items()}, np.float64),
         }
 
     @classmethod
@@ -525,19 +470,24 @@ class Related:
         topic_names: Callable[[], Mapping[str, str]] | None = None,
         limit: int = LIMIT,
         reference_day: float | None = None,
+        search: SearchIndex | None = None,
     ) -> Related | None:
         """The saved structure bound to these accessors, or None when the file is missing,
-        unreadable, of another FORMAT, or built with another limit (or another fixed reference_day).
+        unreadable, of another FORMAT, or built with another limit.
 
         Nothing here checks that the file was built from these articles: the caller
         names the file after the snapshot it was built from."""
-        related = cls(articles, topic_names, limit, reference_day)
+        related = cls(articles, topic_names, limit, reference_day, search)
         try:
             with np.load(path, allow_pickle=False) as saved:
-                return related if related._restore(saved) else None
+                if not related._restore(saved):
+                    return None
         except Exception as exc:  # noqa: BLE001 - a bad cache file costs a rebuild, never a failed start
             log.info("cannot load %s: %r", path, exc)
             return None
+        if related._owns_search:
+            related.search.build(articles().values())
+        return related
 
     def _restore(self, saved) -> bool:
         """Fill self from an open .npz; False when it was saved for other settings.
@@ -548,29 +498,33 @@ class Related:
         meta = json.loads(_array(saved, "meta", np.uint8).tobytes().decode())
         if meta["format"] != self.FORMAT or meta["limit"] != self.limit:
             return False
-        if self._fixed_reference and meta["reference_day"] != self._fixed_reference:
-            return False  # ranked for another day: recency would differ from a build with this one
         n, terms = int(meta["rows"]), int(meta["terms"])
         self._reset(n)
         self.ids = _unpack_strings(saved, "ids", n)
         self.row_of = {aid: i for i, aid in enumerate(self.ids)}
+        _check(len(self.row_of) == n)
+        self._rank_ids()
 
         vocab = self.vocab
         vocab.terms = _unpack_strings(saved, "terms", terms)
         vocab.ids = {term: i for i, term in enumerate(vocab.terms)}
         vocab.df = _grown(_array(saved, "df", np.int32, (terms,)), 1024)
         vocab.length = _grown(_array(saved, "term_length", np.int8, (terms,)), 1024)
-        vocab.docs, vocab.avg_len = int(meta["docs"]), float(meta["avg_len"])
+        vocab.docs, self.total_len = int(meta["docs"]), float(meta["total_len"])
+        vocab.avg_len = max(1.0, self.total_len / max(vocab.docs, 1))
 
-        vec = self.vectors
-        vec.length[:n] = _array(saved, "vec_length", np.int32, (n,))
-        vec.start[:n] = _array(saved, "vec_start", np.int64, (n,))
-        vec.terms = _array(saved, "vec_terms", np.int32)
-        vec.weights = _array(saved, "vec_weights", np.float32, vec.terms.shape)
-        vec.used = len(vec.terms)
-        _check((vec.length[:n] >= 0).all() and (vec.start[:n] >= 0).all()
-               and (vec.start[:n] + vec.length[:n] <= vec.used).all())
-        _check_range(vec.terms, terms)
+        raw = self.raw
+        lengths = _array(saved, "raw_length", np.int32, (n,))
+        _check((lengths >= 0).all())
+        raw.terms = _check_range(_array(saved, "raw_terms", np.int32), terms)
+        raw.weights = _array(saved, "raw_tf", np.float32, raw.terms.shape)
+        raw.flags = _array(saved, "raw_title", np.bool_, raw.terms.shape)
+        _check(int(lengths.sum()) == len(raw.terms))
+        raw.length[:n] = lengths
+        raw.start[:n] = np.cumsum(lengths) - lengths
+        raw.size[:n] = _array(saved, "raw_size", np.float64, (n,))
+        raw.used = len(raw.terms)
+        self.counted[:n] = _array(saved, "counted", np.bool_, (n,))
 
         sig = self.signals
         sig.topic_bit = {str(slug): int(bit) for slug, bit in meta["topic_bit"].items()}
@@ -582,36 +536,27 @@ class Related:
         sig.regions[:n] = _array(saved, "regions", np.int32, (n, MAX_REGIONS))
         sig.day[:n] = _array(saved, "day", np.float32, (n,))
         _check_range(sig.regions[:n], len(sig.region_names), -1)
-
         self.eligible[:n] = _array(saved, "eligible", np.bool_, (n,))
-        self.dirty[:n] = _array(saved, "dirty", np.bool_, (n,))
-        self.list_ids[:n] = _check_range(_array(saved, "list_ids", np.int32, (n, self.limit)), n, -1)
-        self.list_scores[:n] = _array(saved, "list_scores", np.float32, (n, self.limit))
 
-        self.post_ptr = _array(saved, "post_ptr", np.int64)
-        self.post_rows = _check_range(_array(saved, "post_rows", np.int32), n)
-        self.post_w = _array(saved, "post_w", np.float32, self.post_rows.shape)
-        _check(1 <= len(self.post_ptr) <= terms + 1 and self.post_ptr[0] == 0
-               and (np.diff(self.post_ptr) >= 0).all() and self.post_ptr[-1] == len(self.post_rows))
-
-        self.curated_out = _unpack_groups(saved, "curated_out", np.int32, n, n)
-        self.curated_in = {k: set(v.tolist()) for k, v in _unpack_groups(saved, "curated_in", np.int32, n, n).items()}
-        rows = _unpack_groups(saved, "delta_rows", np.int32, terms, n)
-        weights = _unpack_groups(saved, "delta_w", np.float64, terms)
-        _check(rows.keys() == weights.keys() and all(len(rows[k]) == len(weights[k]) for k in rows))
-        self.post_delta = {k: list(zip(rows[k].tolist(), weights[k].tolist(), strict=True)) for k in rows}
-
-        self.reference_day = float(meta["reference_day"])
+        curated_rows = _check_range(_array(saved, "curated_rows", np.int64), n)
+        counts = _array(saved, "curated_counts", np.int64, curated_rows.shape)
+        targets = _unpack_strings(saved, "curated_ids", int(counts.sum()))
+        at = 0
+        for row, count in zip(curated_rows.tolist(), counts.tolist(), strict=True):
+            self.curated[row] = tuple(targets[at:at + count])
+            at += count
+            for target in self.curated[row]:
+                self.linked_from.setdefault(target, set()).add(row)
         self.changes_since_build = int(meta["changes_since_build"])
         return True
 
     # -- introspection -------------------------------------------------------
 
     def nbytes(self) -> int:
-        arrays = (self.eligible, self.dirty, self.list_ids, self.list_scores, self._dense,
-                  self.post_ptr, self.post_rows, self.post_w, self.vocab.df,
-                  self.signals.topics, self.signals.regions, self.signals.day)
-        return self.vectors.nbytes() + sum(a.nbytes for a in arrays)
+        arrays = (self.eligible, self.counted, self.id_rank, self._dense, self.vocab.df, self.signals.topics,
+                  self.signals.regions, self.signals.day)
+        vectors = sum(t.nbytes + w.nbytes for t, w in self._vectors.values())
+        return self.raw.nbytes() + vectors + sum(a.nbytes for a in arrays)
 
     def stats(self) -> dict:
         return {"articles": len(self.ids), "terms": len(self.vocab.terms), "array_bytes": self.nbytes(),

@@ -619,6 +619,26 @@ class SearchIndex:
             },
         )
 
+    @_locked
+    def similar(self, terms: Sequence[tuple[str, float]], limit: int, exclude: str | None = None) -> list[str]:
+        """Ids of the published articles best matching these weighted words, best first.
+
+        The candidates behind 相关推荐 (as Lucene's MoreLikeThis): an anchor's
+        heaviest words as a query, scored like a search, so they are exactly
+        what a fresh index would give. Equal scores break on date, then id.
+        """
+        size = len(self._ids)
+        if not size or not terms or limit <= 0:
+            return []
+        acc = np.zeros(size, np.float32)
+        for term, weight in terms:
+            self._add_term(acc, self.postings, term, weight)
+        visible = (acc > 0) & self._alive[:size] & ~self._draft[:size]
+        skip = self._docno.get(exclude) if exclude is not None else None
+        if skip is not None:
+            visible[skip] = False
+        return [self._ids[d] or "" for d in self._page(np.flatnonzero(visible), acc, 0, limit).tolist()]
+
     # -- suggestions -----------------------------------------------------
 
     @_locked

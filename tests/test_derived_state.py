@@ -1,0 +1,312 @@
+"""Everything kept current from change events answers exactly as a fresh build.
+
+A hypothesis state machine edits the seed store the way editors do (create,
+replace, patch, delete, re-create, import a backup, compaction, restart).
+After every step, the running service's search index, suggester, 相关推荐,
+topic counts and article lists are asked the same questions as ones built
+from scratch over a copy of the same data directory: search totals, ranked
+ids, scores, highlights and facets (common terms, pinyin, filters, drafts),
+suggestions, every related list with its reasons, every topic count and
+list order. At the end of each sequence the same is asked through the API
+of the running service and of a fresh one (so the HTTP layer's caches are
+checked too: list pages, topic pages, whole article pages with ETags).
+
+DIFFERENTIAL_EXAMPLES (default 8) and DIFFERENTIAL_STEPS (default 12) set how
+many sequences run and how long each is; `make test` runs the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import orjson
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from service import create_app
+from service.domain.catalog import SORTS, ArticleQuery, Catalog
+from service.domain.regions import normalise_region
+from service.domain.related import Related
+from service.domain.search_index import SearchIndex
+from service.domain.store import Store
+
+KEY = "differential-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "8"))
+STEPS = int(os.environ.get("DIFFERENTIAL_STEPS", "12"))
+
+# What readers search for most, pinyin and initials included.
+SEARCHES = ("医保", "医保卡", "报销", "yibaoka", "宝宝出生怎么参保", "异地就医备案", "医保提现", "广州医保",
+            "foyibao", "新生儿", "个人账户")
+SUGGESTS = ("医保", "yb", "广州", "yibao", "宝宝")
+# Words editors write with: common and rare terms, places, synonyms.
+WORDS = ("医保", "医保卡", "报销", "提现", "参保", "宝宝", "新生儿", "异地就医", "备案", "广州", "佛山", "南昌",
+         "江西", "个人账户", "家庭共济", "门诊", "住院", "缴费", "断缴", "补缴", "社保", "居民医保", "职工医保",
+         "怎么办", "多少钱", "可以", "流程", "材料", "线上", "办理", "清零", "异地", "转移", "青光眼")
+DATES = ("2025-03-01", "2025-04-19", "2025-04-20", "2025-06-30")
+
+
+def _app(data_dir: Path):
+    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": KEY, "TESTING": True, "RATE_LIMIT_ENABLED": False,
+                      "ACCESS_LOG": False})
+    app.extensions["service"].open()
+    return app
+
+
+def _close(app) -> None:
+    app.extensions["service"].close()
+
+
+phrases = st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map("".join)
+bodies = st.lists(phrases, min_size=1, max_size=8).map("。".join)
+contents = st.fixed_dictionaries(
+    {"title": phrases, "body": bodies, "published_at": st.sampled_from(DATES)},
+    optional={
+        "answer": st.one_of(st.none(), phrases),
+        "tags": st.lists(st.sampled_from(WORDS), max_size=3, unique=True),
+        "status": st.sampled_from(("published", "draft")),
+        "topics": st.lists(st.sampled_from(("reimbursement", "enrollment", "medical-card")), max_size=2,
+                           unique=True),
+    },
+)
+changes = st.one_of(
+    st.fixed_dictionaries({"tags": st.lists(st.sampled_from(WORDS), max_size=3, unique=True)}),
+    st.fixed_dictionaries({"title": phrases}),
+    st.fixed_dictionaries({"body": bodies}),
+    st.fixed_dictionaries({"status": st.sampled_from(("published", "draft"))}),
+    st.fixed_dictionaries({"published_at": st.sampled_from(DATES)}),
+    st.fixed_dictionaries({"topics": st.none()}),
+)
+
+
+class DerivedState(RuleBasedStateMachine):
+    """The running service (`live`) against a fresh build over the same files."""
+
+    @initialize()
+    def start(self):
+        self.root = Path(tempfile.mkdtemp(prefix="differential-"))
+        self.data = self.root / "data"
+        self.live = _app(self.data)
+        self.client = self.live.test_client()
+        self.deleted: list[str] = []
+        self.touched: list[str] = []
+        self.made = 0
+        self.steps = 0
+
+    def teardown(self):
+        if hasattr(self, "live"):
+            try:
+                self.compare_api()
+            finally:
+                _close(self.live)
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- helpers -----------------------------------------------------------
+
+    def ids(self) -> list[str]:
+        return sorted(self.live.extensions["service"].store.all("articles"))
+
+    def pick(self, data) -> str:
+        return data.draw(st.sampled_from(self.ids()), label="article")
+
+    def write(self, method: str, path: str, **kw):
+        response = self.client.open(path, method=method, headers=AUTH, **kw)
+        assert response.status_code < 300, (method, path, response.status_code, response.get_json())
+        return response
+
+    def topics(self, content: dict) -> dict:
+        known = self.live.extensions["service"].store.all("topics")
+        if content.get("topics"):
+            content = {**content, "topics": [t for t in content["topics"] if t in known] or None}
+        return content
+
+    # -- what editors do ---------------------------------------------------
+
+    @rule(content=contents)
+    def create(self, content):
+        self.made += 1
+        article_id = f"made-{self.made}"
+        self.write("POST", "/api/v1/articles", json={"id": article_id, **self.topics(content)})
+        self.touched.append(article_id)
+
+    @rule(data=st.data(), content=contents)
+    def replace(self, data, content):
+        article_id = self.pick(data)
+        self.write("PUT", f"/api/v1/articles/{article_id}", json=self.topics(content))
+        self.touched.append(article_id)
+
+    @rule(data=st.data(), change=changes)
+    def patch(self, data, change):
+        article_id = self.pick(data)
+        self.write("PATCH", f"/api/v1/articles/{article_id}", json=self.topics(change))
+        self.touched.append(article_id)
+
+    @rule(data=st.data(), times=st.integers(1, 13))
+    def patch_repeatedly(self, data, times):
+        """The reported failure: one article's tags edited again and again."""
+        article_id = self.pick(data)
+        for n in range(times):
+            self.write("PATCH", f"/api/v1/articles/{article_id}", json={"tags": [f"t{n}"]})
+        self.touched.append(article_id)
+
+    @rule(data=st.data())
+    def delete(self, data):
+        article_id = self.pick(data)
+        self.write("DELETE", f"/api/v1/articles/{article_id}")
+        self.deleted.append(article_id)
+
+    @precondition(lambda self: self.deleted)
+    @rule(data=st.data(), content=contents)
+    def recreate(self, data, content):
+        article_id = data.draw(st.sampled_from(self.deleted), label="deleted")
+        self.deleted.remove(article_id)
+        self.write("POST", "/api/v1/articles", json={"id": article_id, **self.topics(content)})
+        self.touched.append(article_id)
+
+    @rule(data=st.data(), title=phrases)
+    def import_backup(self, data, title):
+        """An export, edited by hand (retitled pages), imported into the running store."""
+        runner = self.live.test_cli_runner()
+        exported = runner.invoke(args=["export"])
+        assert exported.exit_code == 0, exported.output
+        doc = orjson.loads(exported.stdout)
+        chosen = set(data.draw(st.lists(st.sampled_from(self.ids()), min_size=1, max_size=4, unique=True)))
+        for article in doc["articles"]:
+            if article["id"] in chosen:
+                article["title"] = title
+                article["version"] += 1
+        backup = self.root / "backup.json"
+        backup.write_bytes(orjson.dumps(doc))
+        imported = runner.invoke(args=["import", str(backup)])
+        assert imported.exit_code == 0, imported.output
+        self.touched.extend(chosen)
+
+    @rule()
+    def compact(self):
+        self.live.extensions["service"].store.compact()
+
+    @rule()
+    def restart(self):
+        _close(self.live)
+        self.live = _app(self.data)
+        self.client = self.live.test_client()
+
+    # -- the check ---------------------------------------------------------
+
+    @invariant()
+    def equals_a_fresh_build(self):
+        if hasattr(self, "live"):
+            self.compare_domain()
+
+    def fresh_copy(self) -> Path:
+        self.steps += 1
+        copy = self.root / f"fresh-{self.steps}"
+        shutil.copytree(self.data, copy, ignore=shutil.ignore_patterns("indexes", "*.lock"))
+        return copy
+
+    def compare_domain(self) -> None:
+        live = self.live.extensions["service"]
+        copy = self.fresh_copy()
+        try:
+            store = Store(copy, seed=dict).open()
+            records = store.all("articles")
+            search = SearchIndex(live.search.synonyms)
+            search.build(records.values())
+            names = {t["slug"]: t["name"] for t in store.all("topics").values()}
+            related = Related(lambda: records, lambda: names, search=search).build()
+            catalog = Catalog(store, normalise_region, live.view_count)
+            assert sorted(records) == self.ids()
+            for q in SEARCHES:
+                for drafts in (False, True):
+                    assert_same(_found(live.search.search(q, include_drafts=drafts, limit=100)),
+                                _found(search.search(q, include_drafts=drafts, limit=100)), f"search {q} {drafts}")
+            for topic, region in (("reimbursement", None), (None, "广州"), ("medical-card", "广东")):
+                assert_same(_found(live.search.search("医保", topic=topic, region=region, limit=100)),
+                            _found(search.search("医保", topic=topic, region=region, limit=100)), "filters")
+            assert_same(_found(live.search.search("报销", offset=5, limit=5)),
+                        _found(search.search("报销", offset=5, limit=5)), "second page")
+            for q in SUGGESTS:
+                assert live.search.suggest(q) == search.suggest(q), q
+            for article_id in records:
+                assert_same(live.related.related(article_id), related.related(article_id), f"related {article_id}")
+            for slug in names:
+                assert live.catalog.topic_count(slug) == catalog.topic_count(slug), slug
+                query = ArticleQuery(topic=slug)
+                assert _listed(live.catalog.articles(query)) == _listed(catalog.articles(query)), slug
+            for sort in (*SORTS, "-views"):
+                for drafts in (False, True):
+                    query = ArticleQuery(sort=sort, include_drafts=drafts)
+                    assert _listed(live.catalog.articles(query)) == _listed(catalog.articles(query)), sort
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+
+    def compare_api(self) -> None:
+        fresh = _app(self.fresh_copy())
+        try:
+            ids = self.ids()
+            sample = sorted((set(self.touched) | set(ids[::9])) & set(ids))
+            for path in self.probes(sample):
+                live, built = self.client.get(path, headers=AUTH), fresh.test_client().get(path, headers=AUTH)
+                assert live.status_code == built.status_code, path
+                assert_same(live.get_json(), built.get_json(), path)
+                if live.headers.get("ETag") or built.headers.get("ETag"):
+                    assert live.headers.get("ETag") == built.headers.get("ETag"), path
+        finally:
+            _close(fresh)
+
+    def probes(self, articles: list[str]) -> list[str]:
+        topics = sorted(self.live.extensions["service"].store.all("topics"))
+        paths = [f"/api/v1/search?q={q}&per_page=100" for q in SEARCHES]
+        paths += ["/api/v1/search?q=医保&region=广州&per_page=100", "/api/v1/search?q=医保&topic=reimbursement",
+                  "/api/v1/search?q=报销&page=2&per_page=5"]
+        paths += [f"/api/v1/search/suggest?q={q}" for q in SUGGESTS]
+        paths += ["/api/v1/search/hot", "/api/v1/topics", "/api/v1/recommendations/trending"]
+        paths += [f"/api/v1/articles?per_page=100&page={p}&sort={s}" for p in (1, 2) for s in
+                  ("-published_at", "title", "-views")]
+        paths += ["/api/v1/articles?region=广东&per_page=100", "/api/v1/articles?status=draft&per_page=100"]
+        paths += [f"/api/v1/topics/{slug}/articles?per_page=100" for slug in topics]
+        paths += [f"/api/v1/topics/{slug}" for slug in topics]
+        for article_id in articles:
+            paths += [f"/api/v1/articles/{article_id}/related",
+                      f"/api/v1/articles/{article_id}?include=related,hot&formats=html"]
+        return paths
+
+
+def _found(result) -> dict:
+    return {"total": result.total, "hits": [(h.id, h.score, h.highlights) for h in result.hits],
+            "facets": result.facets}
+
+
+def _listed(articles: list[dict]) -> list[str]:
+    return [a["id"] for a in articles]
+
+
+def assert_same(live, built, where: str, path: str = "") -> None:
+    """Equal JSON, floats within a tolerance (scores are sums of float32 terms)."""
+    if isinstance(live, tuple):
+        live, built = list(live), list(built) if isinstance(built, tuple) else built
+    if isinstance(live, float) or isinstance(built, float):
+        assert isinstance(live, int | float) and isinstance(built, int | float), (where, path, live, built)
+        assert math.isclose(live, built, rel_tol=1e-4, abs_tol=1e-4), (where, path, live, built)
+    elif isinstance(live, dict) and isinstance(built, dict):
+        assert live.keys() == built.keys(), (where, path, sorted(live.keys() ^ built.keys()))
+        for key in live:
+            assert_same(live[key], built[key], where, f"{path}.{key}")
+    elif isinstance(live, list) and isinstance(built, list):
+        assert len(live) == len(built), (where, path, live, built)
+        for n, (a, b) in enumerate(zip(live, built, strict=True)):
+            assert_same(a, b, where, f"{path}[{n}]")
+    else:
+        assert live == built, (where, path, live, built)
+
+
+DerivedState.TestCase.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+test_derived_state_equals_a_fresh_build = DerivedState.TestCase
