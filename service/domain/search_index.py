@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import durable, search_pinyin, search_suggest, text
-from .search_highlight import highlight
+from .search_highlight import highlight, highlight_terms
 from .search_postings import IMPACT_SCALE, Facet, Postings, Vocab, pack_strings, unpack_strings
 from .search_synonyms import Synonyms
 
@@ -420,8 +420,7 @@ class SearchIndex:
         pinyin = [(k, PINYIN_WEIGHT) for k in search_pinyin.latin_keys(norm)]
         if weak:
             pinyin += [(k, PINYIN_FALLBACK_WEIGHT) for k in _keys_around(norm, weak)]
-        terms = {w for g in groups for p in g for w in p if self.postings.df(w)}
-        terms.update(w for w, _ in boosts if self.postings.df(w))
+        terms = highlight_terms(norm, groups, boosts, self.postings.df)
         return _Plan(groups, list(dict.fromkeys(pinyin)), terms, boosts)
 
     def _score(self, plan: _Plan, size: int) -> np.ndarray:
