@@ -7,6 +7,7 @@ import re
 import pytest
 
 from service.domain import search_pinyin, text
+from service.domain.search_index import SearchIndex
 from tests.conftest import WRITE
 
 
@@ -84,3 +85,72 @@ def test_pinyin_highlights_whole_words_of_the_title(client):
     password = next(t for t in titles if t.startswith("社保卡密码"))
     assert password == "社保卡密码就是刷<em>医保</em>的密码吗"  # never 社<em>保卡</em>
     assert "<em>社保卡</em>" in search(client, "shebaoka")["items"][0]["highlights"]["title"]
+
+
+# -- suggestions: words inside titles ------------------------------------------
+
+
+def suggest(client, q):
+    response = client.get("/api/v1/search/suggest", query_string={"q": q})
+    assert response.status_code == 200, response.get_json()
+    return [i["text"] for i in response.get_json()["items"] if i["kind"] == "title"]
+
+
+@pytest.mark.parametrize("q, title", [
+    ("提现", "广州医保卡提现电话"),
+    ("南昌", "江西南昌医保缴费二维码"),
+    ("清零", "统筹的钱会清零吗"),
+])
+def test_suggest_finds_words_inside_titles(client, q, title):
+    titles = suggest(client, q)
+    assert title in titles and all(q in t for t in titles)
+
+
+def test_suggest_puts_titles_starting_with_the_prefix_first(client):
+    assert client.post("/api/v1/articles", headers=WRITE, json={
+        "id": "cash-out", "title": "提现到账要多久", "body": "正文"}).status_code == 201
+    titles = suggest(client, "提现")
+    assert titles[0] == "提现到账要多久" and "广州医保卡提现电话" in titles[1:]
+    assert suggest(client, "tixian")[0] == "提现到账要多久"  # pinyin still completes prefixes
+    assert "提现到账要多久" in suggest(client, "txdz")  # and initials
+
+
+def _doc(article_id, title, status="published"):
+    return {"id": article_id, "title": title, "answer": None, "summary": "", "body": title,
+            "category": "", "topics": [], "tags": [], "regions": [], "published_at": "2025-01-01",
+            "status": status, "version": 1}
+
+
+PREFIXES = ["提现", "医保卡", "广州", "ybk", "yibaoka", "gz", "卡提", "佛山"]
+
+
+def test_suggestions_after_edits_match_a_fresh_index():
+    edited = SearchIndex()
+    edited.build([_doc("m", "医保卡提现"), _doc("z", "广州医保卡提现"), _doc("k", "佛山医保卡提现多久"),
+                  _doc("q", "要删掉的医保卡提现")])
+    for prefix in PREFIXES:
+        edited.suggest(prefix)  # the suggester now exists and is updated in place
+    edited.upsert(_doc("b", "医保卡提现"))  # same title as m: the smaller id is shown
+    edited.upsert(_doc("a", "医保卡提现"))
+    edited.upsert(_doc("k", "佛山医保卡怎么提现"))
+    edited.remove("q")
+    edited.remove("m")
+    edited.upsert(_doc("c", "广州医保卡提现"))
+    fresh = SearchIndex()
+    fresh.build([_doc("c", "广州医保卡提现"), _doc("k", "佛山医保卡怎么提现"), _doc("z", "广州医保卡提现"),
+                 _doc("a", "医保卡提现"), _doc("b", "医保卡提现")])
+    for prefix in PREFIXES:
+        assert edited.suggest(prefix) == fresh.suggest(prefix), prefix
+    assert fresh.suggest("提现") == [
+        {"text": "医保卡提现", "id": "a"},
+        {"text": "广州医保卡提现", "id": "c"},
+        {"text": "佛山医保卡怎么提现", "id": "k"},
+    ]
+
+
+def test_popular_queries_containing_the_prefix_follow_those_starting_with_it():
+    index = SearchIndex()
+    index.build([_doc("a", "医保卡提现")])
+    popular = ["医保提现", "提现多久到账", "医保", "广州提现"]
+    texts = [s["text"] for s in index.suggest("提现", popular=popular)]
+    assert texts == ["提现多久到账", "医保提现", "广州提现", "医保卡提现"]
