@@ -113,6 +113,7 @@ def test_suggest_puts_titles_starting_with_the_prefix_first(client):
     assert titles[0] == "提现到账要多久" and "广州医保卡提现电话" in titles[1:]
     assert suggest(client, "tixian")[0] == "提现到账要多久"  # pinyin still completes prefixes
     assert "提现到账要多久" in suggest(client, "txdz")  # and initials
+    assert suggest(client, "ti-xian")[0] == suggest(client, "ti xian")[0] == "提现到账要多久"
 
 
 def _doc(article_id, title, status="published"):

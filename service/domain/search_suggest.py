@@ -34,7 +34,8 @@ def keys_of(title: str) -> tuple[str, str, str]:
 
 
 def _compact(value: str) -> str:
-    return "".join(text.normalise(value).split())
+    # Spaces and punctuation dropped: yi-bao-ka and yi bao ka complete like yibaoka.
+    return "".join(text.search_text(value).split())
 
 
 def _pairs(norm: str) -> set[str]:
