@@ -52,6 +52,9 @@ def db_upgrade():
 @db.command("check")
 def db_check():
     """Validate every record of the store against the schemas."""
+    path = _services().store.snapshot_path
+    if not path.exists():  # opening would create it from the seeds: checking must not
+        _fail(f"no store at {path.parent} ({path.name} is missing); `db upgrade` creates one")
     try:
         services = _services().open()
     except StoreError as exc:
@@ -91,17 +94,12 @@ def import_(source):
     Records are written through the journal, so running workers see them.
     """
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        _fail(f"{source}: not valid JSON ({exc})")
-    if not isinstance(doc, dict):
-        _fail(f"{source}: expected a JSON object with 'articles' and 'topics'")
-    version = doc.get("schema_version", SCHEMA_VERSION)
+    doc = _backup(source, raw)
+    version = doc["schema_version"]
     if version > SCHEMA_VERSION:
         _fail(f"{source}: schema version {version} is newer than this service knows ({SCHEMA_VERSION})")
     try:
-        doc = migrate.upgrade({"schema_version": version, **doc})
+        doc = migrate.upgrade(doc)
     except (StoreError, KeyError, TypeError) as exc:
         _fail(f"{source}: cannot migrate from schema version {version} ({exc})")
     problems = check_document(doc)
@@ -110,10 +108,42 @@ def import_(source):
             click.echo(f"{source}: {problem}", err=True)
         _fail(f"{source}: {len(problems)} invalid record(s); nothing imported")
     store = _services().open().store
-    for kind, key in (("topics", "slug"), ("articles", "id")):
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    for kind, key in (("topics", "slug"), ("articles", "id"), ("pins", "query")):
         for record in doc.get(kind, []):
+            current = store.get(kind, record[key])
+            if current == record:  # re-importing a backup must not grow the journal
+                counts["unchanged"] += 1
+                continue
+            counts["new" if current is None else "updated"] += 1
             store.write(kind, record[key], lambda current, record=record: record)
-    click.echo(f"imported {len(doc.get('articles', []))} articles and {len(doc.get('topics', []))} topics")
+    click.echo(f"imported {len(doc.get('articles', []))} articles, {len(doc.get('topics', []))} topics "
+               f"and {len(doc.get('pins', []))} pins: "
+               + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def _backup(source: str, raw: bytes) -> dict:
+    """The backup document in raw, or exit saying why it is not one (before touching the store)."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        _fail(f"{source}: not a backup made by export: not valid JSON ({exc})")
+    if not isinstance(doc, dict):
+        _fail(f"{source}: not a backup made by export: expected a JSON object, found a {_json_kind(doc)}")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        _fail(f"{source}: not a backup made by export: no integer 'schema_version'")
+    missing = [name for name in ("articles", "topics") if not isinstance(doc.get(name), list)]
+    if missing:
+        _fail(f"{source}: not a backup made by export: {' and '.join(repr(m) for m in missing)} "
+              "must be lists")
+    if "pins" in doc and not isinstance(doc["pins"], list):
+        _fail(f"{source}: not a backup made by export: 'pins' must be a list")
+    return doc
+
+
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 @click.command("import-pages")

@@ -38,7 +38,7 @@ class Services:
         )
         self.catalog = Catalog(self.store, normalise_region, self.view_count)
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions)
-        self.topic_writes = TopicWrites(self.store)
+        self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
         self.search = SearchIndex()
         self.store.subscribe(self._index_change)

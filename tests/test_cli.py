@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 
 from service import create_app
 from service.domain.snapshot import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli_app(data_dir):
@@ -78,3 +82,75 @@ def test_import_rejects_invalid_files_and_writes_nothing(tmp_path):
     result = runner.invoke(args=["import", str(invalid)])
     assert result.exit_code == 1 and "id x" in result.output and "nothing imported" in result.output
     assert app.extensions["service"].open().store.get("articles", "x") is None
+
+
+NOT_BACKUPS = {
+    "list.json": b'[{"id": "a", "title": "t"}]',
+    "empty.json": b"{}",
+    "topics-only.json": orjson.dumps({"schema_version": SCHEMA_VERSION, "topics": []}),
+    "version-text.json": orjson.dumps({"schema_version": "2", "topics": [], "articles": []}),
+    "notes.txt": "随便写的一些文字\n不是备份\n".encode(),
+    "binary.bin": bytes(range(256)),
+}
+
+
+def _tree(path):
+    return sorted((p.relative_to(path), p.stat().st_size) for p in path.rglob("*")) if path.exists() else None
+
+
+def test_import_of_what_is_not_a_backup_fails_and_changes_nothing(tmp_path):
+    seeded = tmp_path / "seeded"
+    assert cli_app(seeded).test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    files = dict(NOT_BACKUPS)
+    files["page.txt"] = sorted((ROOT / "seeds" / "pages").glob("*.txt"))[0].read_bytes()
+    for name, content in files.items():
+        source = tmp_path / name
+        source.write_bytes(content)
+        for data_dir in (seeded, tmp_path / "missing"):
+            before = _tree(data_dir)
+            result = cli_app(data_dir).test_cli_runner().invoke(args=["import", str(source)])
+            assert result.exit_code == 1, (name, result.output)
+            assert "not a backup made by export" in result.output, (name, result.output)
+            assert _tree(data_dir) == before, name
+
+
+def test_importing_a_backup_identical_to_the_store_writes_nothing(app, runner, client, tmp_path):
+    from tests.conftest import WRITE
+
+    client.post("/api/v1/articles", json={"id": "kept", "title": "备份", "body": "正文"}, headers=WRITE)
+    app.extensions["service"].hot_rules.put("医保卡", "pin", 1)
+    backup = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    journal = app.extensions["service"].store.log.path
+    size = journal.stat().st_size
+    result = runner.invoke(args=["import", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert "0 new, 0 updated" in result.output and "unchanged" in result.output
+    assert journal.stat().st_size == size
+
+    doc = orjson.loads(backup.read_bytes())
+    doc["articles"] = [dict(a, title="改过的标题") if a["id"] == "kept" else a for a in doc["articles"]]
+    backup.write_bytes(orjson.dumps(doc))
+    changed = runner.invoke(args=["import", str(backup)])
+    assert changed.exit_code == 0 and "0 new, 1 updated" in changed.output, changed.output
+    assert journal.stat().st_size > size
+
+
+def test_import_restores_pins(app, runner, tmp_path):
+    app.extensions["service"].hot_rules.put("医保卡", "pin", 1)
+    backup = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    other = cli_app(tmp_path / "other")
+    assert other.test_cli_runner().invoke(args=["import", str(backup)]).exit_code == 0
+    assert other.extensions["service"].store.get("pins", "医保卡")["action"] == "pin"
+
+
+def test_db_check_on_a_missing_store_says_so_and_creates_nothing(tmp_path):
+    data_dir = tmp_path / "nowhere"
+    result = cli_app(data_dir).test_cli_runner().invoke(args=["db", "check"])
+    assert result.exit_code == 1
+    assert "no store" in result.output and str(data_dir) in result.output
+    assert not data_dir.exists()
+    data_dir.mkdir()  # an empty directory is no store either
+    assert cli_app(data_dir).test_cli_runner().invoke(args=["db", "check"]).exit_code == 1
+    assert list(data_dir.iterdir()) == []

@@ -85,7 +85,9 @@ def test_any_characters_are_searched_cleanly(client, q):
 
 def test_suggest_completes_titles_and_pinyin(client):
     items = client.get("/api/v1/search/suggest", query_string={"q": "佛医保"}).get_json()["items"]
-    assert items and all(i["text"].startswith("佛医保") for i in items if i["kind"] == "title")
+    titles = [i["text"] for i in items if i["kind"] == "title"]
+    starts = [t.startswith("佛医保") for t in titles]
+    assert titles and starts[0] and all("佛医保" in t for t in titles) and starts == sorted(starts, reverse=True)
     assert all("id" in i for i in items if i["kind"] == "title")
     pinyin = client.get("/api/v1/search/suggest", query_string={"q": "foyibao"}).get_json()["items"]
     assert any("佛医保" in i["text"] for i in pinyin)

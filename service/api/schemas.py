@@ -130,7 +130,7 @@ class TopicSchema(Schema):
     parent = fields.String(allow_none=True, required=True)
     keywords = fields.List(fields.String(), required=True)
     article_count = fields.Integer(
-        required=True, metadata={"description": "Published articles carrying this topic."}
+        required=True, metadata={"description": "Published articles carrying this topic or one of its children."}
     )
 
 

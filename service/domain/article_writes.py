@@ -4,22 +4,32 @@ Derived fields are filled here, once, on every write: the summary from the
 body when none is given, topics from the text unless an editor chose them,
 regions from the text unless given. Version checks run inside the store's
 write lock, so a stale writer in another process cannot overwrite.
+
+When the taxonomy's keywords change, reclassify() derives the topics again
+for the articles whose topics were derived (`topics_auto`; an editor's
+choice is never touched) and writes those that change through the store,
+so every worker sees them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from .errors import Conflict, Invalid, NotFound, PreconditionFailed
 from .markdown import excerpt
 from .store import Store, utcnow
+from .text import normalise, tokens
 
 DEFAULT_DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
 DEFAULT_CATEGORY = "健康新闻"
 # Fields derived from the text unless an editor sets them.
 DERIVED = ("summary", "topics", "regions")
+
+
+class _Unchanged(Exception):
+    """Raised inside a write's decide() to leave the record as it is."""
 
 
 class ArticleWrites:
@@ -69,6 +79,40 @@ class ArticleWrites:
             return None
 
         self.store.write("articles", article_id, decide)
+
+    def reclassify(self, keywords: Iterable[str]) -> int:
+        """Derive topics again where they were derived and the text mentions one
+        of these keywords (a topic's old and new ones); returns how many changed.
+
+        Only an article whose text holds a keyword's words can score
+        differently, so the others are skipped without being segmented.
+        """
+        words = {seq[0] for seq in (tokens(k) for k in keywords) if seq}
+        if not words:
+            return 0
+        changed = 0
+        for article_id, article in list(self.store.all("articles").items()):
+            if not article.get("topics_auto"):
+                continue
+            text = normalise(f"{article['title']}\n{article['body']}")
+            if not any(w in text for w in words):
+                continue
+            try:
+                self.store.write("articles", article_id, self._reclassified)
+                changed += 1
+            except _Unchanged:
+                pass
+        return changed
+
+    def _reclassified(self, current: dict | None) -> dict:
+        # Decided again under the write lock: another worker may have changed it.
+        if current is None or not current.get("topics_auto"):
+            raise _Unchanged
+        taxonomy = list(self.store.all("topics").values())
+        topics = self._assign_topics(current["title"], current["body"], taxonomy)
+        if topics == current["topics"]:
+            raise _Unchanged
+        return self._bump(current, {**current, "topics": topics})
 
     # -- helpers ---------------------------------------------------------
 

@@ -3,6 +3,10 @@
 Sorted orders are computed once and reused until an article changes (in any
 process: the store tells us), so a list request filters a ready order
 instead of sorting the whole collection.
+
+A parent topic stands for its family: its list and its count take in the
+articles of its children (an article in 新生儿参保 is an article about 参保),
+each article once.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Catalog:
     def _on_change(self, kind, key, old, new) -> None:
         if kind == "articles":
             self._orders.clear()
+        if kind in ("articles", "topics"):  # a topic's parent decides which lists it is in
             self._results.clear()
             self._topic_counts = None
 
@@ -87,7 +92,8 @@ class Catalog:
         if query.status:
             tests.append(lambda a: a["status"] == query.status)
         if query.topic:
-            tests.append(lambda a: query.topic in a["topics"])
+            family = topic_family(query.topic, self.store.all("topics"))
+            tests.append(lambda a: not family.isdisjoint(a["topics"]))
         if query.region:
             region = self._normalise_region(query.region) or query.region
             tests.append(lambda a: region in a["regions"])
@@ -102,11 +108,18 @@ class Catalog:
         return [a for a in self._order(query.sort) if all(test(a) for test in tests)]
 
     def topic_count(self, slug: str) -> int:
-        """Published articles that carry this topic."""
+        """Published articles that carry this topic or one of its children."""
         if self._topic_counts is None:
+            topics = self.store.all("topics")
             counts: Counter = Counter()
             for article in self.store.all("articles").values():
                 if article["status"] == "published":
-                    counts.update(article["topics"])
+                    parents = (topics.get(t, {}).get("parent") for t in article["topics"])
+                    counts.update({*article["topics"], *(p for p in parents if p)})
             self._topic_counts = counts
         return self._topic_counts[slug]
+
+
+def topic_family(slug: str, topics: dict[str, dict]) -> set[str]:
+    """The slug and its children's slugs (one level of nesting)."""
+    return {slug, *(t["slug"] for t in topics.values() if t.get("parent") == slug)}

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import durable, search_pinyin, search_suggest, text
-from .search_highlight import highlight
+from .search_highlight import highlight, highlight_terms
 from .search_postings import IMPACT_SCALE, Facet, Postings, Vocab, pack_strings, unpack_strings
 from .search_synonyms import Synonyms
 
@@ -438,8 +438,7 @@ class SearchIndex:
         pinyin = [(k, PINYIN_WEIGHT) for k in search_pinyin.latin_keys(norm)]
         if weak:
             pinyin += [(k, PINYIN_FALLBACK_WEIGHT) for k in _keys_around(norm, weak)]
-        terms = {w for g in groups for p in g for w in p if self._df(self.postings, w)}
-        terms.update(w for w, _ in boosts if self._df(self.postings, w))
+        terms = highlight_terms(norm, groups, boosts, lambda w: self._df(self.postings, w))
         return _Plan(groups, list(dict.fromkeys(pinyin)), terms, boosts)
 
     def _score(self, plan: _Plan, size: int) -> np.ndarray:
@@ -643,10 +642,11 @@ class SearchIndex:
 
     @_locked
     def suggest(self, prefix: str, limit: int = 10, popular: Sequence[str] = ()) -> list[dict]:
-        """Popular queries, then titles, that start with the prefix.
+        """Popular queries, then titles, that start with the prefix or contain it.
 
         A prefix matches the normalised text, its full pinyin (yibao) or its
-        initials (ybk). Drafts are never suggested.
+        initials (ybk); words inside a title match by text (search_suggest).
+        Drafts are never suggested.
         """
         key = ("suggest", prefix, limit, tuple(popular))
         return [dict(s) for s in self._remembered(key, lambda: self._suggest(prefix, limit, popular))]
@@ -659,14 +659,15 @@ class SearchIndex:
         out = [{"text": q, "id": None} for q in search_suggest.popular_matches(prefix, popular)]
         if self._suggester is None:
             self._suggester = search_suggest.Suggester(
-                (d, t) for d, t in enumerate(self._titles) if self._ids[d] is not None
+                ((d, t) for d, t in enumerate(self._titles) if self._ids[d] is not None),
+                lambda d: self._ids[d],  # ties between equal titles go by article id
             )
         seen = {o["text"] for o in out}
         docnos = [
             d for d in self._suggester.candidates(prefix)
             if self._alive[d] and not self._draft[d]
         ]
-        for d in search_suggest.rank(docnos, self._titles.__getitem__):
+        for d in docnos:  # candidates() returns them ranked
             if self._titles[d] not in seen:
                 seen.add(self._titles[d])
                 out.append({"text": self._titles[d], "id": self._ids[d]})

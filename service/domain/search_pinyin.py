@@ -19,7 +19,10 @@ from pypinyin import Style, lazy_pinyin, load_phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
 MAX_READINGS = 2
-_LATIN_RUN = re.compile(r"[a-z]+")
+# Latin words with only spaces between them (search_text() has already turned
+# hyphens and apostrophes into spaces): `yi bao ka`, `yibao ka`, `xi'an`.
+_LATIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
+MAX_LATIN_CHARS = 60  # the syllable split is quadratic-ish; nobody types more
 
 
 def _toneless(reading: str) -> str:
@@ -98,13 +101,29 @@ def split_latin(word: str) -> list[str] | None:
 
 
 def latin_keys(query: str) -> list[str]:
-    """Bigram keys for the pinyin runs in a normalised query."""
+    """Bigram keys for the pinyin in a normalised query.
+
+    Readers separate syllables as they please (yibaoka, yi bao ka, yibao ka,
+    yi-bao-ka): each word is split into syllables and the syllables of
+    neighbouring words are chained, so all of these give the keys of
+    yibaoka. A word that is not pinyin (app) breaks the chain.
+    """
     keys: list[str] = []
     for run in _LATIN_RUN.findall(query):
-        parts = split_latin(run) if len(run) <= 60 else None
-        if parts and len(parts) >= 2:
-            keys.extend(f"{a}_{b}" for a, b in itertools.pairwise(parts))
+        chain: list[str] = []
+        for word in run.split():
+            parts = split_latin(word) if len(word) <= MAX_LATIN_CHARS else None
+            if parts:
+                chain.extend(parts)
+                continue
+            keys.extend(_chain_keys(chain))
+            chain = []
+        keys.extend(_chain_keys(chain))
     return keys
+
+
+def _chain_keys(chain: list[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in itertools.pairwise(chain)]
 
 
 # Words whose reading pypinyin's phrase list gets wrong or lacks (佛 alone reads fu).

@@ -2,17 +2,25 @@
 
 A topic's parent must exist and be top-level (one level of nesting); a topic
 still carried by articles, or a parent of others, cannot be deleted.
+
+Creating a topic or changing its keywords re-derives the topics of the
+articles whose topics were derived (on_keywords: ArticleWrites.reclassify).
+Deleting one cannot change them: a topic no article carries was never
+among the kept ones, so the others are ranked the same without it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 from .errors import Conflict, Invalid, NotFound
 from .store import Store
 
 
 class TopicWrites:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, on_keywords: Callable[[Iterable[str]], object] = lambda keywords: 0):
         self.store = store
+        self._on_keywords = on_keywords
 
     def create(self, data: dict) -> dict:
         slug = data["slug"]
@@ -22,14 +30,14 @@ class TopicWrites:
                 raise Conflict(f"a topic with slug '{slug}' exists", {"slug": ["already exists"]})
             return self._checked(data)
 
-        return self.store.write("topics", slug, decide)
+        return self._write(slug, decide)
 
     def replace(self, slug: str, data: dict) -> dict:
         def decide(current):
             self._existing(slug, current)
             return self._checked({**data, "slug": slug})
 
-        return self.store.write("topics", slug, decide)
+        return self._write(slug, decide)
 
     def patch(self, slug: str, changes: dict) -> dict:
         if not changes:  # nothing to change: no write
@@ -39,7 +47,21 @@ class TopicWrites:
             current = self._existing(slug, current)
             return self._checked({**current, **changes, "slug": slug})
 
-        return self.store.write("topics", slug, decide)
+        return self._write(slug, decide)
+
+    def _write(self, slug: str, decide) -> dict:
+        """Write the topic; if its keywords changed, re-derive articles' topics."""
+        before: list[str] = []
+
+        def keeping_old(current):
+            before.extend((current or {}).get("keywords") or [])
+            return decide(current)
+
+        record = self.store.write("topics", slug, keeping_old)
+        after = record.get("keywords") or []
+        if sorted(set(after)) != sorted(set(before)):
+            self._on_keywords([*before, *after])
+        return record
 
     def delete(self, slug: str) -> None:
         def decide(current):
