@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from tests.conftest import READ, WRITE
@@ -138,6 +140,25 @@ def test_list_pagination_meta_and_links(client):
     past = client.get("/api/v1/articles?tag=翻页&per_page=2&page=4")
     assert past.status_code == 200 and past.get_json()["items"] == []
     assert 'page=3>; rel="prev"' in past.headers["Link"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/articles?per_page=10", "/api/v1/topics/benefits/articles?per_page=10",
+                                  "/api/v1/search?q=%E5%8C%BB%E4%BF%9D&per_page=10"])
+def test_a_page_past_the_last_is_empty_with_meta_and_links_back(client, path):
+    # README: an empty page, not a 400 and not a clamp; page itself is 1..100000.
+    first = client.get(path).get_json()["meta"]
+    assert first["pages"] >= 2
+    response = client.get(f"{path}&page=999")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["items"] == []
+    assert body["meta"] == {**first, "page": 999}
+    assert response.headers["X-Total-Count"] == str(first["total"])
+    links = {rel: parse_qs(urlsplit(url.lstrip("<")).query)["page"] for url, rel in
+             (part.split('>; rel="') for part in response.headers["Link"].removesuffix('"').split('", '))}
+    last = [str(first["pages"])]
+    assert links == {"first": ["1"], "last": last, "prev": last}  # no next
+    assert client.get(f"{path}&page=100001").status_code == 400
 
 
 @pytest.mark.parametrize("query", ["page=0", "per_page=0", "per_page=101", "page=abc", "sort=views", "page=100001",
