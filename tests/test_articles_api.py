@@ -49,6 +49,16 @@ def test_conditional_get_and_cache_control(client):
     assert sparse.headers["ETag"] != etag
 
 
+def test_every_write_answers_with_the_etag_a_get_gives(client):
+    created = new_article(client, id="etag-write")
+    got = client.get("/api/v1/articles/etag-write")
+    assert created.headers["ETag"] == got.headers["ETag"] and created.data == got.data
+    patched = client.patch("/api/v1/articles/etag-write", json={"answer": "补办"},
+                           headers={**WRITE, "If-Match": created.headers["ETag"]})  # the create's tag is current
+    assert patched.status_code == 200
+    assert patched.headers["ETag"] == client.get("/api/v1/articles/etag-write").headers["ETag"]
+
+
 def test_if_match_guards_writes(client):
     new_article(client, id="guarded")
     etag = client.get("/api/v1/articles/guarded").headers["ETag"]

@@ -111,7 +111,7 @@ class ArticleList(Resource):
     def post(self, data):
         """Create an article."""
         article = current_services().article_writes.create(data)
-        created = json_response(dump_article(article), 201)
+        created = written(article, 201)
         created.headers["Location"] = ns_url(article["id"])
         return created
 
@@ -157,9 +157,11 @@ class ArticleItem(Resource):
         return "", 204
 
 
-def written(article: dict):
+def written(article: dict, status: int = 200):
+    """The article as a GET shows it, with the same ETag: a client can send
+    If-Match right after any write, a create included."""
     shown = shown_article(article)
-    return json_response_bytes(shown.body, headers={"ETag": shown.etag})
+    return json_response_bytes(shown.body, status, headers={"ETag": shown.etag})
 
 
 @ns.route("/<string:article_id>/related")
