@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import READ, WRITE
 
 DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
+ARTICLE = "e9231330f69d2e16"  # a seeded page with 相关推荐
 
 
 def new_article(client, **fields):
@@ -121,6 +122,21 @@ def test_sparse_fieldsets(client):
         "id": "sparse", "title": "广州医保卡丢了怎么办"}
     bad = client.get("/api/v1/articles/sparse?fields=id,nope")
     assert bad.status_code == 400 and "fields" in bad.get_json()["errors"]
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/articles/{ARTICLE}", "/api/v1/articles"])
+def test_fields_naming_an_embedded_list_says_to_use_include(client, path):
+    for fields in ("related,hot", "id,hot"):
+        bad = client.get(path, query_string={"fields": fields})
+        assert bad.status_code == 400
+        messages = bad.get_json()["errors"]["fields"]
+        assert messages and all("include=" in m for m in messages)
+
+
+def test_include_embeds_however_fields_narrows(client):
+    body = client.get(f"/api/v1/articles/{ARTICLE}?fields=id,title&include=related,hot").get_json()
+    assert set(body) == {"id", "title", "related", "hot"} and body["related"]
+    assert set(client.get(f"/api/v1/articles/{ARTICLE}?fields=id&include=hot").get_json()) == {"id", "hot"}
 
 
 def test_drafts_are_visible_only_with_a_key(client):

@@ -56,9 +56,10 @@ def comma_list(choices=None, max_items=20, **kwargs):
 
 
 class CommaList(fields.Field):
-    def __init__(self, choices=None, max_items=20, **kwargs):
+    def __init__(self, choices=None, max_items=20, hints=None, **kwargs):
         self.choices = tuple(choices) if choices else None
         self.max_items = max_items
+        self.hints = hints or {}  # values that are no choice but a likely mistake: what to do instead
         metadata = {"type": "string", "description": kwargs.pop("description", "")}
         if self.choices:
             metadata["description"] += f" Comma-separated, any of: {', '.join(self.choices)}."
@@ -76,6 +77,9 @@ class CommaList(fields.Field):
             raise ValidationError(f"At most {self.max_items} values.")
         if self.choices:
             unknown = [item for item in items if item not in self.choices]
+            hinted = [self.hints[item] for item in unknown if item in self.hints]
+            if hinted:
+                raise ValidationError(hinted)
             if unknown:
                 raise ValidationError(
                     f"Unknown value(s): {', '.join(unknown)}; choose from {', '.join(self.choices)}."
@@ -222,6 +226,17 @@ class ArticleSchema(Schema):
 
 
 ARTICLE_FIELDS = tuple(ArticleSchema().fields)
+# 相关推荐 and 大家都在搜 are lists embedded in one article by ?include=, not fields
+# of the record: ?fields= names the others, and says so when asked for these.
+EMBEDDED = ("related", "hot")
+SPARSE_FIELDS = tuple(name for name in ARTICLE_FIELDS if name not in EMBEDDED)
+EMBED_HINTS = {name: f"'{name}' is embedded with include={name} (on GET /articles/{{id}}), not named in fields."
+               for name in EMBEDDED}
+
+
+def sparse_fields():
+    return comma_list(SPARSE_FIELDS, hints=EMBED_HINTS, data_key="fields", attribute="fields",
+                      description="Sparse fieldset (related and hot come with include).")
 
 
 class ArticleWriteSchema(Schema):
@@ -280,17 +295,13 @@ class ArticleListQuerySchema(PageQuerySchema):
     published_before = IsoDate(metadata={"description": "Inclusive."})
     sort = Text(load_default="-published_at", validate=validate.OneOf(ARTICLE_SORTS))
     # published_after later than published_before is an empty range, not an error.
-    fields_ = comma_list(
-        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
-    )
+    fields_ = sparse_fields()
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
 
 
 class ArticleGetQuerySchema(Schema):
     include = comma_list(("related", "hot"), description="Embed 相关推荐 and 大家都在搜: a whole page in one request.")
-    fields_ = comma_list(
-        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
-    )
+    fields_ = sparse_fields()
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
 
 
