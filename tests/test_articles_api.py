@@ -87,6 +87,33 @@ def test_put_replaces_and_patch_rederives(client):
     assert patched["title"] == "江西抚州医保报销"
 
 
+def test_editor_regions_are_checked_and_stored_with_their_province_and_city(client):
+    article = new_article(client, id="set-places", title="医保卡丢了怎么办", regions=["广州市", "天河区"]).get_json()
+    assert article["regions"] == ["广东", "广州", "天河区"]
+    found = client.get("/api/v1/articles", query_string={"region": "广东", "fields": "id", "per_page": 100})
+    assert {"id": "set-places"} in found.get_json()["items"]
+    # What a GET shows goes back in a PUT: 鼓楼区 is the one in the 南京 named with it.
+    put = client.put("/api/v1/articles/set-places", headers=WRITE,
+                     json={"title": "医保卡", "body": "补办", "regions": ["江苏", "南京", "鼓楼区"]})
+    assert put.status_code == 200 and put.get_json()["regions"] == ["江苏", "南京", "鼓楼区"]
+    kept = client.patch("/api/v1/articles/set-places", json={"answer": "补办"}, headers=WRITE)
+    assert kept.get_json()["regions"] == ["江苏", "南京", "鼓楼区"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+@pytest.mark.parametrize("regions, named", [(["广州", "火星"], "火星"), (["鼓楼区"], "鼓楼区")])
+def test_an_editor_region_that_is_no_single_place_is_a_422_naming_it(client, method, regions, named):
+    new_article(client, id="placed", regions=["佛山"])
+    body = {"title": "医保卡", "body": "补办", "regions": regions}
+    url = "/api/v1/articles" if method == "POST" else "/api/v1/articles/placed"
+    response = client.open(url, method=method, json=body, headers=WRITE)
+    assert response.status_code == 422 and response.headers["Content-Type"] == "application/problem+json"
+    problem = response.get_json()
+    assert named in problem["detail"] and len(problem["errors"]["regions"]) == 1
+    assert named in problem["errors"]["regions"][0]
+    assert client.get("/api/v1/articles/placed").get_json()["regions"] == ["广东", "佛山"]
+
+
 def test_editor_topics_override_and_unknown_topic_is_rejected(client):
     slug = client.get("/api/v1/topics").get_json()["items"][0]["slug"]
     article = new_article(client, id="chosen", topics=[slug]).get_json()

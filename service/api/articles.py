@@ -46,7 +46,7 @@ ns = Namespace("articles", description="Question pages: 文章")
 INVALID = {400: "Invalid parameters or body."}
 LISTING = {**INVALID, 401: "status=draft without a key, or an unknown key."}
 WRITE_ERRORS = {400: "Invalid body.", 404: "No such article.", 412: "If-Match is stale.",
-                415: "The body is not JSON.", 422: "Names a topic that does not exist."}
+                415: "The body is not JSON.", 422: "Names a topic, or a place, that does not exist."}
 
 
 def visible_article(article_id: str) -> dict:
@@ -107,7 +107,7 @@ class ArticleList(Resource):
     @body(ArticleCreateSchema)
     @response(ArticleSchema, 201, "Created; Location names it.")
     @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON.",
-                      422: "Names a topic that does not exist."})
+                      422: "Names a topic, or a place, that does not exist."})
     def post(self, data):
         """Create an article."""
         article = current_services().article_writes.create(data)
