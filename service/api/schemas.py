@@ -65,16 +65,21 @@ class CommaList(fields.Field):
             metadata["description"] += f" Comma-separated, any of: {', '.join(self.choices)}."
             one = "(?:" + "|".join(self.choices) + ")"
             metadata["pattern"] = f"^ *{one} *(?:, *{one} *)*$"
+        else:  # what _deserialize accepts, exactly: no NUL, at most max_items pieces
+            metadata["pattern"] = f"^[^\\x00,]*(?:,[^\\x00,]*){{0,{max_items - 1}}}$"
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
-        items = [item.strip() for item in value.split(",") if item.strip()]
+        if "\x00" in value:
+            raise ValidationError("Must not contain a NUL character.")
+        pieces = value.split(",")
+        if len(pieces) > self.max_items and not self.choices:
+            raise ValidationError(f"At most {self.max_items} values.")
+        items = [item.strip() for item in pieces if item.strip()]
         if not items and self.choices:
             raise ValidationError("Give at least one value.")
-        if len(items) > self.max_items and not self.choices:
-            raise ValidationError(f"At most {self.max_items} values.")
         if self.choices:
             unknown = [item for item in items if item not in self.choices]
             hinted = [self.hints[item] for item in unknown if item in self.hints]
