@@ -15,10 +15,12 @@ from flask import current_app, request
 
 from .problems import ApiProblem
 
-# The longest query string any endpoint accepts is about 3,600 bytes (/search:
-# 200 four-byte characters of q percent-encoded are 2,400, topic and region add
-# 1,100). Past this the query is refused by the service, with a problem
-# document, well inside the request line gunicorn takes (gunicorn.conf.py).
+# /search with every parameter at its longest is about 3,600 bytes (200
+# four-byte characters of q percent-encoded are 2,400, topic and region add
+# 1,100). Past this the service refuses the query with a problem document,
+# well inside the request line gunicorn takes (gunicorn.conf.py): padding a
+# parameter (spaces in fields=, zeros in page=) cannot pass one the service
+# would accept but gunicorn refuse.
 MAX_QUERY_BYTES = 6144
 
 _names: dict[tuple[str, str], frozenset[str]] = {}
