@@ -133,8 +133,9 @@ def test_searches_and_views_through_any_worker_count_everywhere_and_survive_rest
         assert fresh_get(again.url + "/api/v1/articles/e9231330f69d2e16").json()["views"] == 9
 
 
-def test_long_chinese_queries_reach_the_service_and_get_its_answer(tmp_path):
-    """Percent-encoded, a character of q is up to 12 bytes of the request line."""
+def test_long_and_undecodable_urls_reach_the_service_and_get_its_answer(tmp_path):
+    """Percent-encoded, a character of q is up to 12 bytes of the request line;
+    and the path gunicorn hands over undecoded is checked as UTF-8 there."""
     wide = "\U00020000"  # 𠀀: four bytes in UTF-8
     with Server(tmp_path / "data", workers=1) as running:
         def search(q: str, widest: bool = False) -> requests.Response:
@@ -152,3 +153,8 @@ def test_long_chinese_queries_reach_the_service_and_get_its_answer(tmp_path):
         assert suggest.status_code == 400 and "q" in suggest.json()["errors"]
         # What remains: a request line past gunicorn's limit gets gunicorn's own 414.
         assert search(wide * 700).status_code == 414
+        for path in ("/api/v1/articles/%ED%A0%80", "/api/v1/topics/%FF", "/api/v1/search?q=%ED%A0%80"):
+            bad = requests.get(running.url + path, timeout=10)
+            assert bad.status_code == 400 and "UTF-8" in bad.json()["detail"], path
+        assert requests.get(running.url + "/api/v1/articles/%E5%B9%BF", timeout=10).json()["detail"] == \
+            "no article with id '广'"
