@@ -39,9 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _before():
         start_timer()
         g.request_id = _request_id()
-        check_url()
         g.role = _role(keys)
         limit_requests()
+        check_url()  # after the limits: malformed requests count too
         observe_refresh(services.open().store.refresh())
 
     @app.after_request

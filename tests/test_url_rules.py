@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from service import create_app
 from service.api.url_rules import MAX_QUERY_BYTES
 from tests.conftest import WRITE
 
@@ -101,3 +102,11 @@ def test_a_query_string_past_the_limit_is_a_400_naming_the_longest_parameter(cli
     query = "page=1&region=" + "%E5%8C%BB" * (MAX_QUERY_BYTES // 9)
     body = problem(client.get("/api/v1/articles", query_string=query))
     assert body["errors"] == {"region": ["Too long."]} and str(MAX_QUERY_BYTES) in body["detail"]
+
+
+def test_refused_urls_count_against_the_rate_limit(data_dir):
+    app = create_app({"DATA_DIR": str(data_dir), "RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    assert problem(client.get("/api/v1/topics?x=1"))["errors"]["x"]
+    assert problem(client.get("/api/v1/search?q=%FF")).get("errors")
+    assert problem(client.get("/api/v1/topics"), 429)
