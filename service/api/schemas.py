@@ -353,7 +353,10 @@ class ArticlePageSchema(Schema):
 
 # -- search ---------------------------------------------------------------
 
-NOT_BLANK = validate.Regexp(r"^[^\x00]*[^\x00\s][^\x00]*$", error="Must not be blank.")
+# Spelled out rather than \s, which means other characters in Python (\x1c-\x1f, \x85) than in the
+# ECMA regexes of the spec (\ufeff): this way the service and what clients read in the spec agree.
+SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = validate.Regexp(rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$", error="Must not be blank.")
 MAX_QUERY = 200
 
 
