@@ -13,6 +13,12 @@ worker_class = "sync"
 # broken store stops the service before any worker starts.
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Chinese in a URL is percent-encoded: q's 200 characters can be 2,400 bytes,
+# /search with every parameter at its longest about 3,600, and the service
+# itself refuses a query string over 6,144 (url_rules.MAX_QUERY_BYTES).
+# gunicorn's default of 4,094 answered a long q with its own HTML 414 before the
+# service could say what is wrong; 8,190 is gunicorn's maximum.
+limit_request_line = 8190
 graceful_timeout = 10
 # Access logs are JSON lines written by the app (with the request id).
 accesslog = None

@@ -13,6 +13,7 @@ from . import config as config_module
 from .api import init_api
 from .api.problems import ApiProblem, problem_for
 from .api.representations import forget_deleted
+from .api.url_rules import check_url
 from .auth import parse_keys, role_of
 from .observability import init_observability, observe_refresh, record, start_timer
 from .security import SECURITY_HEADERS, ConstantHeaders, init_security, limit_requests, rate_limit_headers
@@ -38,9 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _before():
         start_timer()
         g.request_id = _request_id()
-        _refuse_nul()
         g.role = _role(keys)
         limit_requests()
+        check_url()  # after the limits: malformed requests count too
         observe_refresh(services.open().store.refresh())
 
     @app.after_request
@@ -92,12 +93,6 @@ def init_cors(app: Flask):
 
     app.wsgi_app = ConstantHeaders(app.wsgi_app, SECURITY_HEADERS, reused)
     return cors_headers
-
-
-def _refuse_nul() -> None:
-    """A NUL in a path or query is never meaningful here: say so early."""
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        raise ApiProblem(400, "The URL contains a NUL character (%00).")
 
 
 def _request_id() -> str:

@@ -12,7 +12,7 @@ from .domain.event_counter import EventCounter
 from .domain.for_you import ForYou
 from .domain.hot_searches import HotRules, HotSearches
 from .domain.index_files import SavedIndexes
-from .domain.regions import find_regions, normalise_region
+from .domain.regions import editor_regions, find_regions, normalise_region
 from .domain.related import Related
 from .domain.search_index import SearchIndex
 from .domain.seeds import seed_document
@@ -37,7 +37,7 @@ class Services:
             compact_bytes=config["COMPACT_BYTES"],
         )
         self.catalog = Catalog(self.store, normalise_region, self.view_count)
-        self.article_writes = ArticleWrites(self.store, assign_topics, find_regions)
+        self.article_writes = ArticleWrites(self.store, assign_topics, find_regions, editor_regions)
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
         self.search = SearchIndex()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from tests.conftest import READ, WRITE
 
 DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
+ARTICLE = "e9231330f69d2e16"  # a seeded page with 相关推荐
 
 
 def new_article(client, **fields):
@@ -47,6 +50,16 @@ def test_conditional_get_and_cache_control(client):
     assert sparse.headers["ETag"] != etag
 
 
+def test_every_write_answers_with_the_etag_a_get_gives(client):
+    created = new_article(client, id="etag-write")
+    got = client.get("/api/v1/articles/etag-write")
+    assert created.headers["ETag"] == got.headers["ETag"] and created.data == got.data
+    patched = client.patch("/api/v1/articles/etag-write", json={"answer": "补办"},
+                           headers={**WRITE, "If-Match": created.headers["ETag"]})  # the create's tag is current
+    assert patched.status_code == 200
+    assert patched.headers["ETag"] == client.get("/api/v1/articles/etag-write").headers["ETag"]
+
+
 def test_if_match_guards_writes(client):
     new_article(client, id="guarded")
     etag = client.get("/api/v1/articles/guarded").headers["ETag"]
@@ -72,6 +85,33 @@ def test_put_replaces_and_patch_rederives(client):
                            headers=WRITE).get_json()
     assert patched["summary"] == "新的正文,讲异地就医备案"  # derived summary follows the body
     assert patched["title"] == "江西抚州医保报销"
+
+
+def test_editor_regions_are_checked_and_stored_with_their_province_and_city(client):
+    article = new_article(client, id="set-places", title="医保卡丢了怎么办", regions=["广州市", "天河区"]).get_json()
+    assert article["regions"] == ["广东", "广州", "天河区"]
+    found = client.get("/api/v1/articles", query_string={"region": "广东", "fields": "id", "per_page": 100})
+    assert {"id": "set-places"} in found.get_json()["items"]
+    # What a GET shows goes back in a PUT: 鼓楼区 is the one in the 南京 named with it.
+    put = client.put("/api/v1/articles/set-places", headers=WRITE,
+                     json={"title": "医保卡", "body": "补办", "regions": ["江苏", "南京", "鼓楼区"]})
+    assert put.status_code == 200 and put.get_json()["regions"] == ["江苏", "南京", "鼓楼区"]
+    kept = client.patch("/api/v1/articles/set-places", json={"answer": "补办"}, headers=WRITE)
+    assert kept.get_json()["regions"] == ["江苏", "南京", "鼓楼区"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+@pytest.mark.parametrize("regions, named", [(["广州", "火星"], "火星"), (["鼓楼区"], "鼓楼区")])
+def test_an_editor_region_that_is_no_single_place_is_a_422_naming_it(client, method, regions, named):
+    new_article(client, id="placed", regions=["佛山"])
+    body = {"title": "医保卡", "body": "补办", "regions": regions}
+    url = "/api/v1/articles" if method == "POST" else "/api/v1/articles/placed"
+    response = client.open(url, method=method, json=body, headers=WRITE)
+    assert response.status_code == 422 and response.headers["Content-Type"] == "application/problem+json"
+    problem = response.get_json()
+    assert named in problem["detail"] and len(problem["errors"]["regions"]) == 1
+    assert named in problem["errors"]["regions"][0]
+    assert client.get("/api/v1/articles/placed").get_json()["regions"] == ["广东", "佛山"]
 
 
 def test_editor_topics_override_and_unknown_topic_is_rejected(client):
@@ -111,6 +151,21 @@ def test_sparse_fieldsets(client):
     assert bad.status_code == 400 and "fields" in bad.get_json()["errors"]
 
 
+@pytest.mark.parametrize("path", [f"/api/v1/articles/{ARTICLE}", "/api/v1/articles"])
+def test_fields_naming_an_embedded_list_says_to_use_include(client, path):
+    for fields in ("related,hot", "id,hot"):
+        bad = client.get(path, query_string={"fields": fields})
+        assert bad.status_code == 400
+        messages = bad.get_json()["errors"]["fields"]
+        assert messages and all("include=" in m for m in messages)
+
+
+def test_include_embeds_however_fields_narrows(client):
+    body = client.get(f"/api/v1/articles/{ARTICLE}?fields=id,title&include=related,hot").get_json()
+    assert set(body) == {"id", "title", "related", "hot"} and body["related"]
+    assert set(client.get(f"/api/v1/articles/{ARTICLE}?fields=id&include=hot").get_json()) == {"id", "hot"}
+
+
 def test_drafts_are_visible_only_with_a_key(client):
     new_article(client, id="draft1", status="draft")
     assert client.get("/api/v1/articles/draft1").status_code == 404
@@ -138,6 +193,25 @@ def test_list_pagination_meta_and_links(client):
     past = client.get("/api/v1/articles?tag=翻页&per_page=2&page=4")
     assert past.status_code == 200 and past.get_json()["items"] == []
     assert 'page=3>; rel="prev"' in past.headers["Link"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/articles?per_page=10", "/api/v1/topics/benefits/articles?per_page=10",
+                                  "/api/v1/search?q=%E5%8C%BB%E4%BF%9D&per_page=10"])
+def test_a_page_past_the_last_is_empty_with_meta_and_links_back(client, path):
+    # README: an empty page, not a 400 and not a clamp; page itself is 1..100000.
+    first = client.get(path).get_json()["meta"]
+    assert first["pages"] >= 2
+    response = client.get(f"{path}&page=999")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["items"] == []
+    assert body["meta"] == {**first, "page": 999}
+    assert response.headers["X-Total-Count"] == str(first["total"])
+    links = {rel: parse_qs(urlsplit(url.lstrip("<")).query)["page"] for url, rel in
+             (part.split('>; rel="') for part in response.headers["Link"].removesuffix('"').split('", '))}
+    last = [str(first["pages"])]
+    assert links == {"first": ["1"], "last": last, "prev": last}  # no next
+    assert client.get(f"{path}&page=100001").status_code == 400
 
 
 @pytest.mark.parametrize("query", ["page=0", "per_page=0", "per_page=101", "page=abc", "sort=views", "page=100001",

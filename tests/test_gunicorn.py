@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -130,3 +131,30 @@ def test_searches_and_views_through_any_worker_count_everywhere_and_survive_rest
     with Server(data, workers=2) as again:
         assert fresh_get(again.url + "/api/v1/search/hot").json()["items"][0]["count"] == 12
         assert fresh_get(again.url + "/api/v1/articles/e9231330f69d2e16").json()["views"] == 9
+
+
+def test_long_and_undecodable_urls_reach_the_service_and_get_its_answer(tmp_path):
+    """Percent-encoded, a character of q is up to 12 bytes of the request line;
+    and the path gunicorn hands over undecoded is checked as UTF-8 there."""
+    wide = "\U00020000"  # 𠀀: four bytes in UTF-8
+    with Server(tmp_path / "data", workers=1) as running:
+        def search(q: str, widest: bool = False) -> requests.Response:
+            more = {"topic": wide * 64, "region": wide * 30, "page": 100000, "per_page": 100} if widest else {}
+            return requests.get(f"{running.url}/api/v1/search?{urlencode({'q': q, **more})}", timeout=10)
+
+        accepted = search(wide * 200, widest=True)  # every parameter at the longest the API takes
+        assert len(accepted.request.url) > 3500
+        assert accepted.status_code == 200 and accepted.json()["meta"]["per_page"] == 100
+        # 201 characters; then 7,200 bytes of q, past what gunicorn's default request line took.
+        for refused in (search(wide * 201, widest=True), search(wide * 600)):
+            assert refused.status_code == 400 and refused.headers["Content-Type"] == "application/problem+json"
+            assert "q" in refused.json()["errors"]
+        suggest = requests.get(f"{running.url}/api/v1/search/suggest?{urlencode({'q': wide * 600})}", timeout=10)
+        assert suggest.status_code == 400 and "q" in suggest.json()["errors"]
+        # What remains: a request line past gunicorn's limit gets gunicorn's own 414.
+        assert search(wide * 700).status_code == 414
+        for path in ("/api/v1/articles/%ED%A0%80", "/api/v1/topics/%FF", "/api/v1/search?q=%ED%A0%80"):
+            bad = requests.get(running.url + path, timeout=10)
+            assert bad.status_code == 400 and "UTF-8" in bad.json()["detail"], path
+        assert requests.get(running.url + "/api/v1/articles/%E5%B9%BF", timeout=10).json()["detail"] == \
+            "no article with id '广'"

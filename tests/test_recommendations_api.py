@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from service import create_app
 from tests.conftest import WRITE
 
@@ -102,3 +104,15 @@ def test_for_you_without_history_falls_back_to_trending(client):
     client.post(f"/api/v1/articles/{PAGE_380}/views")
     body = client.get("/api/v1/recommendations/for-you?history=").get_json()
     assert body["meta"]["fallback"] is True and body["items"][0]["id"] == PAGE_380
+
+
+def test_the_history_parameter_is_documented_as_it_is_checked(client):
+    # The spec's pattern is exactly the rule: fuzzers send what it allows and expect a 200.
+    spec = client.get("/api/v1/swagger.json").get_json()
+    param = next(p for p in spec["paths"]["/api/v1/recommendations/for-you"]["get"]["parameters"]
+                 if p["name"] == "history")
+    pattern = re.compile(param["pattern"])
+    for history, status in (("a," * 49 + "a", 200), (",,e9231330f69d2e16, ", 200), ("a," * 50 + "a", 400),
+                            ("a,\x00", 400)):
+        assert bool(pattern.fullmatch(history)) == (status == 200), history
+        assert client.get("/api/v1/recommendations/for-you", query_string={"history": history}).status_code == status

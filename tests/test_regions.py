@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.domain.regions import DIVISIONS, find_regions, gazetteer, normalise_region
+from service.domain.regions import DIVISIONS, editor_regions, find_regions, gazetteer, normalise_region
 
 
 def test_gazetteer_is_real_and_sourced():
@@ -104,3 +104,24 @@ def test_filtering_by_membership_works_for_both_levels():
     regions = find_regions("2025江西抚州职工医保报销额度是多少", "")
     assert normalise_region("江西") in regions and normalise_region("抚州市") in regions
     assert normalise_region("江西抚州") in regions and normalise_region("赣州") not in regions
+
+
+@pytest.mark.parametrize("names, regions", [
+    (["广州"], ["广东", "广州"]),
+    (["抚州市", "江西省"], ["江西", "抚州"]),
+    (["南京鼓楼区"], ["江苏", "南京", "鼓楼区"]),
+    (["鼓楼区", "福州"], ["福建", "福州", "鼓楼区"]),  # the county in the city named beside it
+    (["北京", "吉林"], ["北京", "吉林"]),
+])
+def test_editor_regions_take_their_province_and_city(names, regions):
+    assert editor_regions(names) == (regions, [])
+    assert all(normalise_region(name) in regions for name in names)
+
+
+@pytest.mark.parametrize("names, message", [
+    (["火星"], "'火星' is no province, city or county of China."),
+    (["江苏", "鼓楼区"],
+     "'鼓楼区' is in several cities (南京、开封、徐州、福州): name its city too, as in 南京鼓楼区."),
+])
+def test_editor_regions_name_what_is_no_single_place(names, message):
+    assert editor_regions(names)[1] == [message]

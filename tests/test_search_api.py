@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import WRITE
@@ -66,6 +68,17 @@ def test_new_articles_are_searchable_at_once_and_drafts_are_hidden(client):
 def test_blank_query_is_a_400(client, q):
     response = client.get("/api/v1/search", query_string={"q": q})
     assert response.status_code == 400 and "q" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("q", ["\x1f", "\ufeff", " \x85\u3000"])
+def test_blank_is_the_same_in_the_spec_and_the_service(client, q):
+    # The spec's pattern names each blank character, so ECMA and Python regexes read it alike.
+    spec = client.get("/api/v1/swagger.json").get_json()["paths"]
+    for path in ("/api/v1/search", "/api/v1/search/suggest"):
+        pattern = next(p["pattern"] for p in spec[path]["get"]["parameters"] if p["name"] == "q")
+        assert "\\s" not in pattern and re.fullmatch(pattern, q) is None
+        response = client.get(path, query_string={"q": q})
+        assert response.status_code == 400 and response.get_json()["errors"]["q"] == ["Must not be blank."]
 
 
 def test_missing_and_overlong_query(client):

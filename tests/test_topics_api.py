@@ -46,6 +46,15 @@ def test_create_get_replace_patch_delete(client):
     assert client.get("/api/v1/topics/test-topic").status_code == 404
 
 
+def test_every_write_answers_with_the_etag_a_get_gives(client):
+    created = create(client)
+    assert created.headers["ETag"] == client.get("/api/v1/topics/test-topic").headers["ETag"]
+    for method, change in (("PUT", {"name": "新名字"}), ("PATCH", {"description": "说明"})):
+        write = client.open("/api/v1/topics/test-topic", method=method, json=change, headers=WRITE)
+        got = client.get("/api/v1/topics/test-topic")
+        assert write.headers["ETag"] == got.headers["ETag"] and write.data == got.data
+
+
 def test_topic_rules(client):
     parent = client.get("/api/v1/topics?per_page=100").get_json()["items"][0]["slug"]
     assert create(client, parent=parent).status_code == 201

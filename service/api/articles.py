@@ -46,7 +46,7 @@ ns = Namespace("articles", description="Question pages: 文章")
 INVALID = {400: "Invalid parameters or body."}
 LISTING = {**INVALID, 401: "status=draft without a key, or an unknown key."}
 WRITE_ERRORS = {400: "Invalid body.", 404: "No such article.", 412: "If-Match is stale.",
-                415: "The body is not JSON.", 422: "Names a topic that does not exist."}
+                415: "The body is not JSON.", 422: "Names a topic, or a place, that does not exist."}
 
 
 def visible_article(article_id: str) -> dict:
@@ -107,11 +107,11 @@ class ArticleList(Resource):
     @body(ArticleCreateSchema)
     @response(ArticleSchema, 201, "Created; Location names it.")
     @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON.",
-                      422: "Names a topic that does not exist."})
+                      422: "Names a topic, or a place, that does not exist."})
     def post(self, data):
         """Create an article."""
         article = current_services().article_writes.create(data)
-        created = json_response(dump_article(article), 201)
+        created = written(article, 201)
         created.headers["Location"] = ns_url(article["id"])
         return created
 
@@ -157,9 +157,11 @@ class ArticleItem(Resource):
         return "", 204
 
 
-def written(article: dict):
+def written(article: dict, status: int = 200):
+    """The article as a GET shows it, with the same ETag: a client can send
+    If-Match right after any write, a create included."""
     shown = shown_article(article)
-    return json_response_bytes(shown.body, headers={"ETag": shown.etag})
+    return json_response_bytes(shown.body, status, headers={"ETag": shown.etag})
 
 
 @ns.route("/<string:article_id>/related")

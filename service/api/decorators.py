@@ -28,10 +28,12 @@ QUERIES_KEPT = 1024
 
 
 def arguments(schema_cls: type[Schema]):
-    """Load the query string with `schema_cls`; unknown parameters are a 400.
+    """Load the query string with `schema_cls`.
 
-    A query string always loads to the same values, and most requests repeat
-    one, so valid ones are kept (read-only) per schema.
+    Which parameters may appear at all, and only once, is checked for every
+    endpoint by url_rules before this runs, from the `query_schema` recorded
+    here. A query string always loads to the same values, and most requests
+    repeat one, so valid ones are kept (read-only) per schema.
     """
     schema = schema_cls()
     loaded_by_query: dict[bytes, MappingProxyType] = {}
@@ -43,7 +45,7 @@ def arguments(schema_cls: type[Schema]):
             loaded = loaded_by_query.get(query)
             if loaded is None:
                 try:
-                    loaded = MappingProxyType(schema.load(_query_dict()))
+                    loaded = MappingProxyType(schema.load(request.args.to_dict()))
                 except ValidationError as exc:
                     raise validation_problem(exc.messages, "query parameters") from None
                 if len(loaded_by_query) >= QUERIES_KEPT:
@@ -51,19 +53,10 @@ def arguments(schema_cls: type[Schema]):
                 loaded_by_query[query] = loaded
             return f(*args, loaded, **kwargs)
 
+        wrapper.query_schema = schema_cls  # outer decorators copy it (functools.wraps)
         return _doc.doc(params=registry.query_params(schema_cls))(wrapper)
 
     return decorator
-
-
-def _query_dict() -> dict:
-    data = {}
-    for name, values in request.args.lists():
-        if len(values) > 1:
-            raise ApiProblem(400, f"Query parameter '{name}' is given {len(values)} times.",
-                             {name: ["Give it once."]}, title="Validation failed")
-        data[name] = values[0]
-    return data
 
 
 def body(schema_cls: type[Schema]):

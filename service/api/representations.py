@@ -99,8 +99,8 @@ def render_article(article: dict, fields=None, formats=None, include=None) -> di
     if "hot" in include:
         shown["hot"] = services.hot.top(10)
     dumped = _full.dump(shown)
-    if fields:
-        dumped = {name: dumped[name] for name in fields if name in dumped}
+    if fields:  # what include embeds is shown however fields narrows the rest
+        dumped = {name: dumped[name] for name in (*fields, *include) if name in dumped}
     return dumped
 
 

@@ -56,26 +56,35 @@ def comma_list(choices=None, max_items=20, **kwargs):
 
 
 class CommaList(fields.Field):
-    def __init__(self, choices=None, max_items=20, **kwargs):
+    def __init__(self, choices=None, max_items=20, hints=None, **kwargs):
         self.choices = tuple(choices) if choices else None
         self.max_items = max_items
+        self.hints = hints or {}  # values that are no choice but a likely mistake: what to do instead
         metadata = {"type": "string", "description": kwargs.pop("description", "")}
         if self.choices:
             metadata["description"] += f" Comma-separated, any of: {', '.join(self.choices)}."
             one = "(?:" + "|".join(self.choices) + ")"
             metadata["pattern"] = f"^ *{one} *(?:, *{one} *)*$"
+        else:  # what _deserialize accepts, exactly: no NUL, at most max_items pieces
+            metadata["pattern"] = f"^[^\\x00,]*(?:,[^\\x00,]*){{0,{max_items - 1}}}$"
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError("Not a valid string.")
-        items = [item.strip() for item in value.split(",") if item.strip()]
+        if "\x00" in value:
+            raise ValidationError("Must not contain a NUL character.")
+        pieces = value.split(",")
+        if len(pieces) > self.max_items and not self.choices:
+            raise ValidationError(f"At most {self.max_items} values.")
+        items = [item.strip() for item in pieces if item.strip()]
         if not items and self.choices:
             raise ValidationError("Give at least one value.")
-        if len(items) > self.max_items and not self.choices:
-            raise ValidationError(f"At most {self.max_items} values.")
         if self.choices:
             unknown = [item for item in items if item not in self.choices]
+            hinted = [self.hints[item] for item in unknown if item in self.hints]
+            if hinted:
+                raise ValidationError(hinted)
             if unknown:
                 raise ValidationError(
                     f"Unknown value(s): {', '.join(unknown)}; choose from {', '.join(self.choices)}."
@@ -222,6 +231,17 @@ class ArticleSchema(Schema):
 
 
 ARTICLE_FIELDS = tuple(ArticleSchema().fields)
+# 相关推荐 and 大家都在搜 are lists embedded in one article by ?include=, not fields
+# of the record: ?fields= names the others, and says so when asked for these.
+EMBEDDED = ("related", "hot")
+SPARSE_FIELDS = tuple(name for name in ARTICLE_FIELDS if name not in EMBEDDED)
+EMBED_HINTS = {name: f"'{name}' is embedded with include={name} (on GET /articles/{{id}}), not named in fields."
+               for name in EMBEDDED}
+
+
+def sparse_fields():
+    return comma_list(SPARSE_FIELDS, hints=EMBED_HINTS, data_key="fields", attribute="fields",
+                      description="Sparse fieldset (related and hot come with include).")
 
 
 class ArticleWriteSchema(Schema):
@@ -280,17 +300,13 @@ class ArticleListQuerySchema(PageQuerySchema):
     published_before = IsoDate(metadata={"description": "Inclusive."})
     sort = Text(load_default="-published_at", validate=validate.OneOf(ARTICLE_SORTS))
     # published_after later than published_before is an empty range, not an error.
-    fields_ = comma_list(
-        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
-    )
+    fields_ = sparse_fields()
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
 
 
 class ArticleGetQuerySchema(Schema):
     include = comma_list(("related", "hot"), description="Embed 相关推荐 and 大家都在搜: a whole page in one request.")
-    fields_ = comma_list(
-        ARTICLE_FIELDS, data_key="fields", attribute="fields", description="Sparse fieldset."
-    )
+    fields_ = sparse_fields()
     formats = comma_list(("html", "text"), description="Rendered bodies to add.")
 
 
@@ -337,7 +353,10 @@ class ArticlePageSchema(Schema):
 
 # -- search ---------------------------------------------------------------
 
-NOT_BLANK = validate.Regexp(r"^[^\x00]*[^\x00\s][^\x00]*$", error="Must not be blank.")
+# Spelled out rather than \s, which means other characters in Python (\x1c-\x1f, \x85) than in the
+# ECMA regexes of the spec (\ufeff): this way the service and what clients read in the spec agree.
+SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = validate.Regexp(rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$", error="Must not be blank.")
 MAX_QUERY = 200
 
 

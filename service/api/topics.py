@@ -9,7 +9,7 @@ from flask_restx import Namespace, Resource
 from ..domain.errors import NotFound
 from .articles import list_articles
 from .decorators import arguments, authenticated, body, current_services, other_responses, response
-from .responses import collection, conditional, json_response, page_slice
+from .responses import collection, conditional, etag_for, json_response_bytes, page_slice
 from .schemas import (
     ArticleListQuerySchema,
     ArticlePageSchema,
@@ -71,9 +71,15 @@ class TopicList(Resource):
     def post(self, data):
         """Create a topic."""
         topic = current_services().topic_writes.create(data)
-        created = json_response(shown(topic), 201)
+        created = written(topic, 201)
         created.headers["Location"] = f"{request.url_root}api/v1/topics/{topic['slug']}"
         return created
+
+
+def written(topic: dict, status: int = 200):
+    """The topic as a GET shows it, with the ETag that GET gives."""
+    body = orjson.dumps(shown(topic))
+    return json_response_bytes(body, status, headers={"ETag": etag_for(None, body)})
 
 
 def _family_order(topic: dict):
@@ -97,7 +103,7 @@ class TopicItem(Resource):
                       422: PARENT_RULE})
     def put(self, data, slug):
         """Replace a topic."""
-        return shown(current_services().topic_writes.replace(slug, data))
+        return written(current_services().topic_writes.replace(slug, data))
 
     @authenticated()
     @body(TopicPatchSchema)
@@ -106,7 +112,7 @@ class TopicItem(Resource):
                       422: PARENT_RULE})
     def patch(self, data, slug):
         """Change some fields of a topic."""
-        return shown(current_services().topic_writes.patch(slug, data))
+        return written(current_services().topic_writes.patch(slug, data))
 
     @authenticated()
     @ns.response(204, "Deleted.")

@@ -2,7 +2,8 @@
 
 Derived fields are filled here, once, on every write: the summary from the
 body when none is given, topics from the text unless an editor chose them,
-regions from the text unless given. Version checks run inside the store's
+regions from the text unless given (given ones are checked against the
+gazetteer and stored as derived ones are). Version checks run inside the store's
 write lock, so a stale writer in another process cannot overwrite.
 
 When the taxonomy's keywords change, reclassify() derives the topics again
@@ -33,10 +34,11 @@ class _Unchanged(Exception):
 
 
 class ArticleWrites:
-    def __init__(self, store: Store, assign_topics: Callable, find_regions: Callable):
+    def __init__(self, store: Store, assign_topics: Callable, find_regions: Callable, editor_regions: Callable):
         self.store = store
         self._assign_topics = assign_topics
         self._find_regions = find_regions
+        self._editor_regions = editor_regions
 
     def create(self, data: dict) -> dict:
         article_id = data.pop("id", None) or uuid.uuid4().hex[:16]
@@ -69,7 +71,8 @@ class ArticleWrites:
             for field in DERIVED:
                 if field not in changes and current.get(f"{field}_auto"):
                     merged[field] = None  # derived before: derive again from the new text
-            return self._bump(current, self._complete(merged))
+            # Regions kept from before were checked when they were set.
+            return self._bump(current, self._complete(merged, check_regions="regions" in changes))
 
         return self.store.write("articles", article_id, decide)
 
@@ -136,8 +139,8 @@ class ArticleWrites:
         )
         return record
 
-    def _complete(self, data: dict) -> dict:
-        """Fill defaults and derive what was left empty; check topic slugs."""
+    def _complete(self, data: dict, check_regions: bool = True) -> dict:
+        """Fill defaults and derive what was left empty; check topic slugs and places."""
         record = dict(data)
         record.setdefault("answer", None)
         record.setdefault("tags", [])
@@ -162,4 +165,9 @@ class ArticleWrites:
         record["regions_auto"] = record.get("regions") is None
         if record["regions_auto"]:
             record["regions"] = self._find_regions(record["title"], record["body"])
+        elif check_regions:
+            regions, problems = self._editor_regions(record["regions"])
+            if problems:
+                raise Invalid(" ".join(problems), {"regions": problems})
+            record["regions"] = regions
         return record

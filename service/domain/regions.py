@@ -216,40 +216,82 @@ def find_regions(title: str, body: str) -> list[str]:
 
 def normalise_region(name: str) -> str | None:
     """Map what a reader types (江西省, 抚州市, 江西抚州, 广州天河) to a canonical name."""
+    places = _typed_places(name)
+    return places[0].canonical if places else None
+
+
+def editor_regions(names: list[str]) -> tuple[list[str], list[str]]:
+    """The places an editor set on an article, stored as find_regions stores
+    what it finds: canonical names, each with its province and city first
+    (广州市 -> 广东, 广州), so ?region=广东 finds an article set to 广州.
+
+    A county name shared by several cities (鼓楼区) is taken in the city or
+    province another entry names (江苏, 南京, 鼓楼区 as a GET shows it).
+    Returns the regions and one message per name that is no single place.
+    """
+    g = gazetteer()
+    typed = [(name, _typed_places(name)) for name in names]
+    named = [places[0] for _, places in typed if len(places) == 1]
+    chosen: list[Place] = []
+    problems: list[str] = []
+    for name, places in typed:
+        if len(places) > 1:  # keep those inside the narrowest place the others name
+            depth = {p: max((_RANK[o.level] for o in named if g.within(p, o)), default=-1) for p in places}
+            deepest = max(depth.values())
+            places = [p for p in places if deepest >= 0 and depth[p] == deepest]
+        if len(places) == 1:
+            chosen.append(places[0])
+        elif not places and not _typed_places(name):
+            problems.append(f"'{name}' is no province, city or county of China.")
+        else:
+            cities = sorted({g.places[p.parent].canonical for p in _typed_places(name) if p.parent})
+            problems.append(f"'{name}' is in several cities ({'、'.join(cities)}): name its city too, "
+                            f"as in {cities[0]}{name}.")
+    out: list[str] = []
+    for place in chosen:
+        for step in g.chain(place):
+            if step.canonical not in out:
+                out.append(step.canonical)
+    return out, problems
+
+
+def _typed_places(name: str) -> list[Place]:
+    """The places a typed name can mean: none for no place, several only for
+    a county name that several cities have (鼓楼区)."""
     g = gazetteer()
     text = re.sub(r"\s+", "", normalise(name or ""))
     if not text:
-        return None
+        return []
     if text in g.by_canonical:
-        return text
-    places: list[Place] = []
+        return g.by_canonical[text]
+    places: list[Place | None] = []
+    candidates: list[Place] = []
     i = 0
     while i < len(text):
         for size in range(min(g.longest, len(text) - i), 1, -1):
             found = g.user_forms.get(text[i : i + size])
             if found:
-                places.append(_pick(found, places, g))
+                candidates = _candidates(found, places, g)
+                places.append(candidates[0] if candidates else None)
                 i += size
                 break
         else:
-            return None  # something that is no place name
+            return []  # something that is no place name
     last = places[-1]
     if last is None or any(p is None or not g.within(last, p) for p in places):
-        return None
-    return last.canonical
+        return []
+    return [c for c in candidates if all(p is not None and g.within(c, p) for p in places[:-1])]
 
 
-def _pick(found: list[Place], before: list[Place | None], g: Gazetteer) -> Place | None:
-    """One place for a typed name: inside what came before it, else the broadest."""
+def _candidates(found: list[Place], before: list[Place | None], g: Gazetteer) -> list[Place]:
+    """The places one typed name stands for: inside what came before it, else
+    the broadest; none when those have different names (吉林 the province or 吉林市)."""
     inside = [p for p in found if before and before[-1] and g.within(p, before[-1])]
-    pool = inside or found
-    pool = sorted(pool, key=lambda p: _RANK[p.level])
-    if len({p.canonical for p in pool if p.level == pool[0].level}) > 1:
-        return None
-    return pool[0]
-
-
-# -- building the data file ------------------------------------------------
+    pool = sorted(inside or found, key=lambda p: _RANK[p.level])
+    top = [p for p in pool if p.level == pool[0].level]
+    if len({p.canonical for p in top}) > 1:
+        return []
+    return top
 
 
 def strip_division_suffix(name: str, nations: tuple[str, ...]) -> str:
