@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import orjson
 import pytest
+import requests
 
 from service import create_app
 from service.domain.event_counter import RECENT_HOURS, EventCounter
@@ -17,6 +20,7 @@ from service.domain.readers import SECRET_FILE, ReaderTokens
 from service.domain.seeds import seed_document
 from service.domain.store import Store
 from tests.conftest import READ, READ_KEY, WRITE, WRITE_KEY
+from tests.server import Server
 
 SPAM = "加微信abc123代办医保提现"
 GOOD = "医保提现"
@@ -279,6 +283,9 @@ def test_a_fresh_store_shows_topic_names_that_find_articles(client):
     for item in items:
         assert topics[item["query"]] > 0
         assert search(client, item["query"])["meta"]["total"] > 0
+    # Suggestions offer what readers searched (and pins), never the fill.
+    suggested = client.get("/api/v1/search/suggest", query_string={"q": "异地"}).get_json()["items"]
+    assert "异地就医" in [i["query"] for i in items] and not [s for s in suggested if s["kind"] == "query"]
 
 
 def test_pins_and_searches_come_before_the_fallback_and_blocks_hold(app, client):
@@ -338,3 +345,36 @@ def test_the_readers_secret_is_made_once_and_shared(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     assert ReaderTokens(other)("ip:10.0.0.1") != first("ip:10.0.0.1")
+
+
+# -- real gunicorn ----------------------------------------------------------------
+
+
+def test_distinct_readers_spread_over_gunicorn_workers_make_an_entry(tmp_path):
+    with Server(tmp_path / "data", workers=3, TRUSTED_PROXIES=1) as server:
+        def search_as(address: str, q: str) -> str:
+            with requests.Session() as session:  # a new connection each time: any worker may answer
+                response = session.get(server.url + "/api/v1/search", params={"q": q}, timeout=10,
+                                       headers={"Connection": "close", "X-Forwarded-For": address})
+            assert response.status_code == 200 and response.json()["meta"]["total"] > 0
+            return response.headers["X-Request-ID"][:16]  # the answering worker's prefix
+
+        jobs = [(f"192.0.2.{n}", GOOD) for n in range(3) for _ in range(8)]
+        jobs += [("192.0.2.99", "异地就医备案")] * 24  # one reader, many times, every worker
+        with ThreadPoolExecutor(6) as pool:
+            workers = list(pool.map(lambda job: search_as(*job), jobs))
+        assert len(set(workers)) >= 2, "the searches should have reached several workers"
+
+        def listed():
+            with requests.Session() as session:
+                items = session.get(server.url + "/api/v1/search/hot", headers={"Connection": "close"},
+                                    timeout=10).json()["items"]
+            return {i["query"]: i["count"] for i in items if i["source"] == "search"}
+
+        deadline = time.monotonic() + 20  # counts travel between workers every ~2 s
+        while listed() != {GOOD: 3} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert listed() == {GOOD: 3}  # each reader once, however many workers saw it; the lone one not at all
+        rows = requests.get(server.url + "/api/v1/search/hot/counted", timeout=10,
+                            headers={"Authorization": "Bearer test-write-key"}).json()["items"]
+        assert {r["query"]: (r["count"], r["readers"]) for r in rows} == {GOOD: (3, 3), "异地就医备案": (1, 1)}
