@@ -265,7 +265,7 @@ def test_the_rule_path_parameter_is_validated_as_documented(client, method):
     body = {"json": {"action": "block"}} if method == "put" else {}
     ok = 200 if method == "put" else 404
     # Anything the document allows is accepted: the longest, and characters NFKC expands (ﷺ is 18).
-    for q in ["医" * 200, "ﷺ" * 200, "x", " a ", "\u200b"]:
+    for q in ["医" * 200, "ﷺ" * 200, "x", " a ", "\u200b", "医保\n卡", "\r\n."]:
         assert send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=WRITE, **body).status_code == ok
     for q in ["医" * 201, " ", "\u3000\t"]:
         response = send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=WRITE, **body)

@@ -74,7 +74,7 @@ class AnyText(PathConverter):
     """The rest of the path, whatever it holds: Werkzeug decodes %2F before routing, so a
     query with a slash (even a leading or doubled one) arrives as several path segments."""
 
-    regex = ".+"
+    regex = r"[\s\S]+"  # "." would stop at a newline (%0A)
     part_isolating = False
 
 
