@@ -56,7 +56,5 @@ class DecayedScores:
                 return []
             now = time.time() if now is None else now
             factor = 2.0 ** (-(now - self._t0) / self.half_life)
-            scores = list(self._scores.items())
-        # `keep` runs without our lock: it may take the lock of whoever feeds us events.
-        best = heapq.nlargest(limit, ((s, k) for k, s in scores if s > 0 and keep(k)))
+            best = heapq.nlargest(limit, ((s, k) for k, s in self._scores.items() if s > 0 and keep(k)))
         return [(k, round(s * factor, 6)) for s, k in best]

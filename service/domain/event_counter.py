@@ -153,6 +153,16 @@ class EventCounter:
                         break
         return found
 
+    def keys_with_readers(self, at_least: int, now: float | None = None) -> set[str]:
+        """The keys with at least this many distinct readers in the last RECENT_HOURS."""
+        since = int((self.clock() if now is None else now) // 3600) - RECENT_HOURS
+        found = set()
+        with self._mutex:
+            for key, seen in self._readers.items():
+                if len(seen) >= at_least and sum(1 for hour in seen.values() if hour > since) >= at_least:
+                    found.add(key)
+        return found
+
     def totals(self) -> dict[str, int]:
         out = dict(self._totals)
         for aid, n in self._pending_total.items():

@@ -113,7 +113,8 @@ class HotSearches:
         rules = self.store.all("pins").values()
         taken = {r["query"] for r in rules}  # blocked, or shown as a pin
         pins = [r for r in rules if r["action"] == "pin"]
-        ranked = self.scores.top(limit, keep=lambda q: q not in taken and self.shown(q, now), now=now)
+        enough = self.counter.keys_with_readers(self.min_readers, now)
+        ranked = self.scores.top(limit, keep=lambda q: q in enough and q not in taken, now=now)
         items = [self._item(r["query"], "pin") for r in sorted(pins, key=lambda r: r["query"]) if not r["position"]]
         items += [self._item(q, "search") for q, _ in ranked]
         if fallback:

@@ -27,7 +27,7 @@ class ReaderTokens:
 
     def __call__(self, identity: str) -> str:
         """The token of a client identity (the same identity, the same token, in every process)."""
-        return hmac.new(self.secret, identity.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[
+        return hmac.new(self.secret, identity.encode(), hashlib.sha256).hexdigest()[
             : 2 * TOKEN_BYTES]
 
 
