@@ -85,7 +85,8 @@ class Services:
         self.views = EventCounter(store.data_dir, "views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)
-        self.searches = EventCounter(store.data_dir, "searches")
+        # Not "searches": that log (from before readers were counted) holds counts anyone could inflate.
+        self.searches = EventCounter(store.data_dir, "hot-searches")
         self.hot = HotSearches(self.searches, store, ReaderTokens(store.data_dir), config["HOT_HALF_LIFE_HOURS"],
                                config["HOT_MIN_READERS"], fallback=self.topic_phrases)
         self.for_you = ForYou(self.related, self.trending, articles)

@@ -130,12 +130,22 @@ def test_no_address_is_stored_only_keyed_tokens(tmp_path):
     services.searches.compact()
     search(app.test_client(), "异地就医备案", environ_base={"REMOTE_ADDR": "203.0.113.7"})
     services.searches.flush()
-    stored = b"".join((data / name).read_bytes() for name in ("searches.jsonl", "searches-snapshot.json"))
+    stored = b"".join((data / name).read_bytes() for name in ("hot-searches.jsonl", "hot-searches-snapshot.json"))
     assert b"203.0.113" not in stored
-    readers = orjson.loads((data / "searches-snapshot.json").read_bytes())["readers"][GOOD]
+    readers = orjson.loads((data / "hot-searches-snapshot.json").read_bytes())["readers"][GOOD]
     assert len(readers) == 3 and all(len(token) == 18 for token, _ in readers)
     assert stat.S_IMODE(os.stat(data / SECRET_FILE).st_mode) == 0o600
     assert searched(app.test_client()) == {GOOD: 3}
+
+
+def test_counts_from_before_readers_were_counted_are_not_carried_over(tmp_path):
+    data = tmp_path / "data"
+    old = EventCounter(data, "searches")  # the log every search went to, one person or many
+    for _ in range(50):
+        old.record(GOOD)
+    old.close()
+    app = make_app(data)
+    assert counted(app.test_client()) == {} and searched(app.test_client()) == {}
 
 
 # -- what a query is ----------------------------------------------------------------

@@ -7,9 +7,10 @@ The rules, all here:
   refusal() names a reason; at most once per reader, query and clock hour
   (event_counter). A reader is a keyed hash of the client (readers.py).
 * Shown: a counted query once at least `min_readers` distinct readers searched
-  it in the last 14 days (event_counter.RECENT_HOURS), unless an editor blocked it. Editors' pins lead
-  (or stand at their position); when pins and searches leave room, the
-  fallback (topic names with articles) fills it, marked as such.
+  it in the last 14 days (event_counter.RECENT_HOURS), unless an editor
+  blocked it. Editors' pins lead (or stand at their position); when pins and
+  searches leave room, the fallback (topic names with articles) fills it,
+  marked as such.
 
 Every worker records into a shared event log and replays all of it, so the
 list is the same whichever worker answers. Pins and blocks live in the store,

@@ -27,8 +27,8 @@ class ReaderTokens:
 
     def __call__(self, identity: str) -> str:
         """The token of a client identity (the same identity, the same token, in every process)."""
-        return hmac.new(self.secret, identity.encode(), hashlib.sha256).hexdigest()[
-            : 2 * TOKEN_BYTES]
+        digest = hmac.new(self.secret, identity.encode(), hashlib.sha256).digest()
+        return digest[:TOKEN_BYTES].hex()
 
 
 def _secret(path: Path) -> bytes:
