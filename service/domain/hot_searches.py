@@ -81,7 +81,8 @@ class HotSearches:
         self.fallback = fallback
         self.scores = DecayedScores(half_life_hours)
         counter.subscribe(self.scores.on_events)
-        self._top: tuple[tuple, list[dict]] | None = None
+        # (limit, fallback) -> (state, items): suggest, /hot and pages ask for different lists in turn.
+        self._top: dict[tuple[int, bool], tuple[tuple, list[dict]]] = {}
 
     def record(self, query: str, reader: str, found: int, now: float | None = None) -> bool:
         """Count a reader's search; False when it cannot count (nothing found, or refused)."""
@@ -101,13 +102,14 @@ class HotSearches:
         # Decay scales every score alike, so the order only changes with new searches, rules or
         # topics, or when readers leave the window (checked hourly).
         generation = self.store.generation
-        key = (self.counter.generation, generation["pins"], generation["articles"], generation["topics"],
-               limit, fallback, int(self.counter.clock() // 3600))
-        if now is None and self._top is not None and self._top[0] == key:
-            return [dict(item) for item in self._top[1]]
+        state = (self.counter.generation, generation["pins"], generation["articles"], generation["topics"],
+                 int(self.counter.clock() // 3600))
+        kept = self._top.get((limit, fallback))
+        if now is None and kept is not None and kept[0] == state:
+            return [dict(item) for item in kept[1]]
         items = self._rank(limit, now, fallback)
         if now is None:
-            self._top = (key, items)
+            self._top[(limit, fallback)] = (state, items)
         return [dict(item) for item in items]
 
     def _rank(self, limit: int, now: float | None, fallback: bool) -> list[dict]:
