@@ -24,5 +24,6 @@ def from_env(env=os.environ) -> dict:
         "RATE_LIMIT_VIEWS": env.get("RATE_LIMIT_VIEWS", "60 per minute"),
         "TRENDING_HALF_LIFE_HOURS": float(env.get("TRENDING_HALF_LIFE_HOURS", 24)),
         "HOT_HALF_LIFE_HOURS": float(env.get("HOT_HALF_LIFE_HOURS", 72)),
+        "HOT_MIN_READERS": int(env.get("HOT_MIN_READERS", 3)),
         "ACCESS_LOG": env.get("ACCESS_LOG", "true").lower() not in ("0", "false", "no"),
     }

@@ -12,6 +12,7 @@ from .domain.event_counter import EventCounter
 from .domain.for_you import ForYou
 from .domain.hot_searches import HotRules, HotSearches
 from .domain.index_files import SavedIndexes
+from .domain.readers import ReaderTokens
 from .domain.regions import editor_regions, find_regions, normalise_region
 from .domain.related import Related
 from .domain.search_index import SearchIndex
@@ -81,8 +82,10 @@ class Services:
         self.views = EventCounter(store.data_dir, "views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)
-        self.searches = EventCounter(store.data_dir, "searches")
-        self.hot = HotSearches(self.searches, store, config["HOT_HALF_LIFE_HOURS"])
+        # Not "searches": that log (from before readers were counted) holds counts anyone could inflate.
+        self.searches = EventCounter(store.data_dir, "hot-searches")
+        self.hot = HotSearches(self.searches, store, ReaderTokens(store.data_dir), config["HOT_HALF_LIFE_HOURS"],
+                               config["HOT_MIN_READERS"], fallback=self.topic_phrases)
         self.for_you = ForYou(self.related, self.trending, articles)
         self.ready = True
         return self
@@ -104,6 +107,12 @@ class Services:
         if self.ready:
             self.views.close()
             self.searches.close()
+
+    def topic_phrases(self) -> list[str]:
+        """大家都在搜 before readers have searched enough: the names of the topics that have
+        published articles (real phrases that find something), the fullest first."""
+        counted = [(self.catalog.topic_count(slug), topic["name"]) for slug, topic in self.store.all("topics").items()]
+        return [name for n, name in sorted(counted, key=lambda c: (-c[0], c[1])) if n]
 
     def view_count(self, article_id: str) -> int:
         return self.views.total(article_id) if self.ready else 0

@@ -102,11 +102,11 @@ def eventually(check, seconds: float = 20.0):
 
 def test_searches_and_views_through_any_worker_count_everywhere_and_survive_restart(tmp_path):
     data = tmp_path / "data"
-    with Server(data, workers=3) as server:
-        def search(_):
-            with requests.Session() as session:
-                return session.get(server.url + "/api/v1/search", params={"q": "佛山惠民保"},
-                                   headers={"Connection": "close"}, timeout=10).status_code
+    with Server(data, workers=3, TRUSTED_PROXIES=1) as server:
+        def search(n):
+            with requests.Session() as session:  # twelve readers: 大家都在搜 counts each once
+                return session.get(server.url + "/api/v1/search", params={"q": "佛山惠民保"}, timeout=10,
+                                   headers={"Connection": "close", "X-Forwarded-For": f"198.51.100.{n}"}).status_code
 
         def view(_):
             with requests.Session() as session:

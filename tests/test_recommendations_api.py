@@ -49,11 +49,13 @@ def test_related_never_lists_drafts_and_unknown_is_404(client):
     assert client.get(f"/api/v1/articles/{target}/related").status_code == 404  # a draft, no key
 
 
-def test_include_embeds_related_and_hot_in_one_request(client):
-    client.get("/api/v1/search", query_string={"q": "佛山惠民保"})
+def test_include_embeds_related_and_hot_in_one_request(app, client):
+    for n in range(3):  # 大家都在搜 shows what several readers searched
+        app.test_client().get("/api/v1/search", query_string={"q": "佛山惠民保"},
+                              environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
     page = client.get(f"/api/v1/articles/{PAGE_380}?include=related,hot&formats=html").get_json()
     assert len(page["related"]) == 20 and set(page["related"][0]) == CARD_FIELDS
-    assert page["hot"][0] == {"query": "佛山惠民保", "count": 1, "pinned": False}
+    assert page["hot"][0] == {"query": "佛山惠民保", "count": 3, "pinned": False, "source": "search"}
     assert "body_html" in page
     plain = client.get(f"/api/v1/articles/{PAGE_380}").get_json()
     assert "related" not in plain and "hot" not in plain

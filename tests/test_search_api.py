@@ -107,32 +107,42 @@ def test_suggest_completes_titles_and_pinyin(client):
     assert client.get("/api/v1/search/suggest", query_string={"q": " "}).status_code == 400
 
 
-def test_hot_searches_count_real_searches_only(client):
-    for _ in range(3):
-        search(client, "佛山惠民保")
-    search(client, "異地就醫備案")
-    search(client, "異地就醫備案", page=2)  # paging through one search counts once
-    search(client, "zzzzqqqq")  # nothing found: not counted
-    search(client, "医保卡", per_page=1)
-    client.get("/api/v1/search", query_string={"q": "医保卡"}, headers=WRITE)  # editors' searches do not count
-    items = client.get("/api/v1/search/hot").get_json()["items"]
+def as_reader(client, n: int):
+    """A client whose address is 10.0.0.n: another reader for 大家都在搜."""
+    client.environ_base["REMOTE_ADDR"] = f"10.0.0.{n}"
+    return client
+
+
+def test_hot_searches_count_real_searches_only(app):
+    readers = [as_reader(app.test_client(), n) for n in range(3)]
+    for reader in readers:
+        search(reader, "佛山惠民保")
+        search(reader, "佛山惠民保")  # the same reader again within the hour: once
+        search(reader, "異地就醫備案")
+        search(reader, "異地就醫備案", page=2)  # paging through one search counts once
+        search(reader, "zzzzqqqq")  # nothing found: not counted
+    search(readers[0], "佛山惠民保")
+    for reader in readers[:2]:
+        reader.get("/api/v1/search", query_string={"q": "医保卡"}, headers=WRITE)  # editors' searches do not count
+    search(readers[2], "医保卡")  # one reader is not enough
+    items = readers[0].get("/api/v1/search/hot").get_json()["items"]
+    searched = [i for i in items if i["source"] == "search"]
+    assert {i["query"]: i["count"] for i in searched} == {"佛山惠民保": 3, "异地就医备案": 3}
     queries = [i["query"] for i in items]
-    assert queries[0] == "佛山惠民保" and items[0]["count"] == 3
-    assert "异地就医备案" in queries and "zzzzqqqq" not in queries
-    assert next(i for i in items if i["query"] == "异地就医备案")["count"] == 1
-    assert next(i for i in items if i["query"] == "医保卡")["count"] == 1
+    assert "zzzzqqqq" not in queries and "医保卡" not in queries
 
 
-def test_editors_pin_and_block(client):
-    search(client, "佛山惠民保")
-    search(client, "医保卡")
+def test_editors_pin_and_block(app, client):
+    for n in range(3):
+        search(as_reader(app.test_client(), n), "佛山惠民保")
+        search(as_reader(app.test_client(), n), "医保卡")
     assert client.put("/api/v1/search/hot/rules/医保卡", json={"action": "block"}).status_code == 401
     blocked = client.put("/api/v1/search/hot/rules/醫保卡", json={"action": "block"}, headers=WRITE)
     assert blocked.status_code == 200 and blocked.get_json()["query"] == "医保卡"
     pinned = client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin", "position": 1}, headers=WRITE)
     assert pinned.status_code == 200
     items = client.get("/api/v1/search/hot").get_json()["items"]
-    assert items[0] == {"query": "新生儿参保", "count": 0, "pinned": True}
+    assert items[0] == {"query": "新生儿参保", "count": 0, "pinned": True, "source": "pin"}
     assert "医保卡" not in [i["query"] for i in items] and "佛山惠民保" in [i["query"] for i in items]
     rules = client.get("/api/v1/search/hot/rules", headers=WRITE).get_json()["items"]
     assert {r["query"]: r["action"] for r in rules} == {"医保卡": "block", "新生儿参保": "pin"}

@@ -37,6 +37,7 @@ class ServiceApi(Api):
 
 
 def init_api(app: Flask) -> Api:
+    app.url_map.converters["text"] = search.AnyText
     api = ServiceApi(
         app,
         version="1.0",

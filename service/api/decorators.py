@@ -59,6 +59,25 @@ def arguments(schema_cls: type[Schema]):
     return decorator
 
 
+def path_arguments(schema_cls: type[Schema]):
+    """Validate the URL's variables with `schema_cls`, documented from it: the
+    spec's limits for a path parameter are exactly the ones enforced."""
+    schema = schema_cls()
+
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                loaded = schema.load(kwargs)
+            except ValidationError as exc:
+                raise validation_problem(exc.messages, "path") from None
+            return f(*args, **loaded)
+
+        return _doc.doc(params=registry.query_params(schema_cls, location="path"))(wrapper)
+
+    return decorator
+
+
 def body(schema_cls: type[Schema]):
     """Load a JSON object body with `schema_cls`; unknown fields are named in the 400."""
     schema = schema_cls()

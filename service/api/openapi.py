@@ -35,9 +35,9 @@ class SchemaRegistry:
             self.models[name] = SchemaModel(name, self.definitions()[name])
         return self.models[name]
 
-    def query_params(self, schema: type[Schema]) -> dict:
-        """restx `params` for a query-string schema."""
-        params = self._plugin.converter.schema2parameters(schema, location="query")
+    def query_params(self, schema: type[Schema], location: str = "query") -> dict:
+        """restx `params` for a query-string (or URL path) schema."""
+        params = self._plugin.converter.schema2parameters(schema, location=location)
         return {p.pop("name"): _without_null_defaults(p) for p in params}
 
     def definitions(self) -> dict:

@@ -194,10 +194,17 @@ class CardListSchema(Schema):
     items = fields.List(fields.Nested(CardSchema), required=True)
 
 
+HOT_SOURCES = ("pin", "search", "topic")
+
+
 class HotSearchSchema(Schema):
     query = fields.String(required=True)
-    count = fields.Integer(required=True, metadata={"description": "Searches counted (0 for a new pin)."})
+    count = fields.Integer(required=True, metadata={
+        "description": "Searches counted for it, at most one per reader and hour (0 for a new pin or a topic)."})
     pinned = fields.Boolean(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(HOT_SOURCES), metadata={
+        "description": "pin: an editor's; search: searched by enough readers; topic: a topic name, "
+                       "filling the list while searches are too few."})
 
 
 # -- articles -------------------------------------------------------------
@@ -423,6 +430,31 @@ class HotQuerySchema(Schema):
 
 class HotListSchema(Schema):
     items = fields.List(fields.Nested(HotSearchSchema), required=True)
+
+
+class HotCountedQuerySchema(PageQuerySchema):
+    pass
+
+
+class HotCountedSchema(Schema):
+    query = fields.String(required=True, metadata={"description": "As counted (normalised)."})
+    count = fields.Integer(required=True, metadata={
+        "description": "Searches counted, at most one per reader and hour."})
+    readers = fields.Integer(required=True, metadata={"description": "Distinct readers in the last 14 days."})
+    shown = fields.Boolean(required=True, metadata={
+        "description": "Whether it qualifies for 大家都在搜: pinned, or enough readers and not blocked."})
+    rule = fields.String(required=True, allow_none=True, validate=validate.OneOf(("pin", "block")))
+
+
+class HotCountedPageSchema(Schema):
+    items = fields.List(fields.Nested(HotCountedSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+class HotRulePathSchema(Schema):
+    query = Text(required=True, validate=[NOT_BLANK, validate.Length(1, MAX_QUERY)], metadata={
+        "description": "The search, as people type it, percent-encoded (/ as %2F); it is normalised: "
+                       "異地就醫 and 异地就医 are one."})
 
 
 class HotRuleWriteSchema(Schema):

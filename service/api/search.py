@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from flask import g
 from flask_restx import Namespace, Resource
+from werkzeug.routing import PathConverter
 
-from ..domain.hot_searches import canonical
-from .decorators import arguments, authenticated, body, current_services, other_responses, response
-from .problems import ApiProblem
+from ..security import client_identity
+from .decorators import arguments, authenticated, body, current_services, other_responses, path_arguments, response
 from .representations import scored, topic_ref
 from .responses import cache_headers, collection, json_response, page_slice
 from .schemas import (
+    HotCountedPageSchema,
+    HotCountedQuerySchema,
     HotListSchema,
     HotQuerySchema,
     HotRuleListSchema,
+    HotRulePathSchema,
     HotRuleSchema,
     HotRuleWriteSchema,
     SearchPageSchema,
@@ -36,8 +39,8 @@ class Search(Resource):
         offset = (args["page"] - 1) * args["per_page"]
         result = services.search.search(args["q"], topic=args.get("topic"), region=args.get("region"),
                                         include_drafts=bool(g.get("role")), offset=offset, limit=args["per_page"])
-        if result.total and args["page"] == 1 and not g.get("role"):
-            services.hot.record(args["q"])  # a reader's search that found something counts
+        if args["page"] == 1 and not g.get("role"):  # a reader's search (paging through it counts once)
+            services.hot.record(args["q"], client_identity(), found=result.total)
         _, _, pages = page_slice(result.total, args["page"], args["per_page"])
         items = [card(services.store.get("articles", hit.id), hit) for hit in result.hits]
         topics = services.store.all("topics")
@@ -60,21 +63,42 @@ class Suggest(Resource):
     def get(self, args):
         """Completions for a search box (characters, pinyin such as yibao, or initials such as ybk)."""
         services = current_services()
-        popular = [item["query"] for item in services.hot.top(50)]
+        popular = [item["query"] for item in services.hot.top(50, fallback=False)]
         found = services.search.suggest(args["q"], limit=args["limit"], popular=popular)
         items = [{"text": s["text"], "kind": "title", "id": s["id"]} if s.get("id")
                  else {"text": s["text"], "kind": "query"} for s in found]
         return cache_headers(json_response({"items": items}))
 
 
+class AnyText(PathConverter):
+    """The rest of the path, whatever it holds: Werkzeug decodes %2F before routing, so a
+    query with a slash (even a leading or doubled one) arrives as several path segments."""
+
+    regex = r"[\s\S]+"  # "." would stop at a newline (%0A)
+    part_isolating = False
+
+
 @ns.route("/hot")
 class Hot(Resource):
     @arguments(HotQuerySchema)
-    @response(HotListSchema, description="大家都在搜: pinned entries and what people searched, recent first.")
+    @response(HotListSchema, description="大家都在搜: pins, what enough readers searched, then topics; recent first.")
     @other_responses({400: "Invalid limit."})
     def get(self, args):
         """大家都在搜."""
         return cache_headers(json_response({"items": current_services().hot.top(args["limit"])}))
+
+
+@ns.route("/hot/counted")
+class HotCounted(Resource):
+    @authenticated(write=False)
+    @arguments(HotCountedQuerySchema)
+    @response(HotCountedPageSchema, description="Every counted search, shown or not, in 大家都在搜's order.")
+    @other_responses({400: "Invalid page or per_page."})
+    def get(self, args):
+        """Everything counted for 大家都在搜, with its readers and whether it is shown (for editors)."""
+        rows = current_services().hot.counted()
+        start, end, pages = page_slice(len(rows), args["page"], args["per_page"])
+        return collection(rows[start:end], len(rows), args["page"], args["per_page"], pages)
 
 
 @ns.route("/hot/rules")
@@ -87,30 +111,23 @@ class HotRules(Resource):
         return {"items": rules}
 
 
-@ns.route("/hot/rules/<string:query>")
-@ns.param("query", "The search, as people type it (it is normalised: 異地就醫 and 异地就医 are one).")
+# merge_slashes=False: a query such as "//" or "a//b" is the query, not a path to tidy up.
+@ns.route("/hot/rules/<text:query>", merge_slashes=False)
 class HotRule(Resource):
     @authenticated()
+    @path_arguments(HotRulePathSchema)
     @body(HotRuleWriteSchema)
     @response(HotRuleSchema, description="The rule as stored.")
     @other_responses({400: "Invalid body or query.", 415: "The body is not JSON."})
     def put(self, data, query):
         """Pin a search (at a position) or block it from 大家都在搜."""
-        return current_services().hot_rules.put(rule_key(query), data["action"], data["position"])
+        return current_services().hot_rules.put(query, data["action"], data["position"])
 
     @authenticated()
+    @path_arguments(HotRulePathSchema)
     @ns.response(204, "Removed.")
-    @other_responses({404: "No rule for that search."})
+    @other_responses({400: "Invalid query.", 404: "No rule for that search."})
     def delete(self, query):
         """Remove a pin or block."""
-        current_services().hot_rules.delete(rule_key(query))
+        current_services().hot_rules.delete(query)
         return "", 204
-
-
-def rule_key(query: str) -> str:
-    key = canonical(query)
-    if not key or len(key) > 30 or "\x00" in key:
-        raise ApiProblem(400, "A search to pin or block has 1 to 30 characters.", {"query": ["1 to 30 characters."]},
-                         title="Validation failed")
-    return key
-

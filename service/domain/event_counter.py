@@ -25,6 +25,15 @@ back, typically up to ~30 s. Those are page views and searches, not money.
 
 The snapshot keeps totals plus hourly counts for the last RECENT_HOURS, so
 time-decayed scores survive compaction and restarts.
+
+Readers (searches): an event may name its reader, an opaque token (a keyed
+hash, never an address). Such an event counts once per key, reader and clock
+hour, however often and through however many processes it is recorded: each
+process replays the same log in the same order and drops a reader's event
+for an hour it already counted (or an earlier one: a line that arrives late
+across an hour boundary is dropped rather than counted twice). The last hour
+each reader was counted is kept per key for RECENT_HOURS, through compaction,
+so distinct readers can be told apart across restarts too.
 """
 
 from __future__ import annotations
@@ -53,6 +62,8 @@ RECENT_HOURS = 14 * 24  # hourly buckets kept through compaction: ~14 half-lives
 # listener(events, reset): events are (article_id, count, unix time); reset=True means
 # "forget everything, the events that follow are the whole history".
 EventListener = Callable[[list[tuple[str, int, float]], bool], None]
+# What a log line holds: (key, count, unix time, reader token or None).
+LoggedEvent = tuple[str, int, float, "str | None"]
 
 
 class EventCounter:
@@ -76,11 +87,13 @@ class EventCounter:
         self.compact_bytes, self.fsync, self.clock = compact_bytes, fsync, clock
         self._mutex = threading.RLock()
         self._pending: dict[tuple[str, int], int] = defaultdict(int)
+        self._pending_readers: dict[tuple[str, int, str], int] = {}  # (key, hour, reader) -> first second
         self._pending_total: dict[str, int] = defaultdict(int)
         self._pending_count = 0
         self._last_flush = time.monotonic()
         self._totals: dict[str, int] = defaultdict(int)
         self._recent: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # id -> hour -> n
+        self._readers: dict[str, dict[str, int]] = defaultdict(dict)  # key -> reader -> last hour counted
         self._listeners: list[EventListener] = []
         self._position: tuple[int, int, int] | None = None  # (inode, generation, offset)
         self._timer: threading.Thread | None = None
@@ -97,15 +110,27 @@ class EventCounter:
             self._listeners.append(listener)
             listener(self._history(), True)
 
-    def record(self, article_id: str, now: float | datetime | None = None) -> None:
-        """Count one event at `now` (unix seconds or an aware datetime); in memory, flushed within FLUSH_SECONDS."""
+    def record(self, article_id: str, now: float | datetime | None = None, reader: str | None = None) -> None:
+        """Count one event at `now` (unix seconds or an aware datetime); in memory, flushed within FLUSH_SECONDS.
+
+        With a reader, the event counts only if that reader has no event for this key in this hour yet."""
         if isinstance(now, datetime):
             now = now.timestamp()
+        second = int(now if now is not None else self.clock())
         with self._mutex:
-            self._pending[(article_id, int(now if now is not None else self.clock()))] += 1
-            self._pending_total[article_id] += 1
-            self._pending_count += 1
-            self.generation += 1
+            if reader is None:
+                self._pending[(article_id, second)] += 1
+                counted = True
+            else:
+                hour = second // 3600
+                pending = (article_id, hour, reader)
+                counted = pending not in self._pending_readers and self._last_hour(article_id, reader) < hour
+                if counted:
+                    self._pending_readers[pending] = second
+            if counted:
+                self._pending_total[article_id] += 1
+                self._pending_count += 1
+                self.generation += 1
             due = time.monotonic() - self._last_flush >= self.flush_seconds
             if due or self._pending_count >= self.flush_events:
                 self.flush()
@@ -113,6 +138,30 @@ class EventCounter:
     def total(self, article_id: str) -> int:
         """All events ever: replayed from every process, plus our own not yet flushed."""
         return self._totals.get(article_id, 0) + self._pending_total.get(article_id, 0)
+
+    def readers(self, key: str, now: float | None = None, enough: int | None = None) -> int:
+        """Distinct readers counted for `key` in the last RECENT_HOURS (all processes, as last replayed).
+
+        With `enough`, stops counting there: a cheap "at least this many?"."""
+        since = int((self.clock() if now is None else now) // 3600) - RECENT_HOURS
+        found = 0
+        with self._mutex:  # the flusher thread adds readers while we count
+            for hour in self._readers.get(key, {}).values():
+                if hour > since:
+                    found += 1
+                    if found == enough:
+                        break
+        return found
+
+    def keys_with_readers(self, at_least: int, now: float | None = None) -> set[str]:
+        """The keys with at least this many distinct readers in the last RECENT_HOURS."""
+        since = int((self.clock() if now is None else now) // 3600) - RECENT_HOURS
+        found = set()
+        with self._mutex:
+            for key, seen in self._readers.items():
+                if len(seen) >= at_least and sum(1 for hour in seen.values() if hour > since) >= at_least:
+                    found.add(key)
+        return found
 
     def totals(self) -> dict[str, int]:
         out = dict(self._totals)
@@ -127,8 +176,11 @@ class EventCounter:
         search must never fail the request (or the reader calling flush) nor kill the worker."""
         with self._mutex:
             self._last_flush = time.monotonic()
-            if self._pending:
-                line = orjson.dumps({"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}) + b"\n"
+            if self._pending or self._pending_readers:
+                entry = {"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}
+                if self._pending_readers:
+                    entry["r"] = [[key, t, reader] for (key, _, reader), t in self._pending_readers.items()]
+                line = orjson.dumps(entry) + b"\n"
                 try:
                     with self._locked():
                         self._repair_tail()
@@ -137,6 +189,7 @@ class EventCounter:
                     log.warning("%s: cannot append, events kept in memory: %s", self.log_path, exc)
                 else:
                     self._pending.clear()
+                    self._pending_readers.clear()
                     self._pending_total.clear()
                     self._pending_count = 0
             self.refresh()
@@ -182,7 +235,12 @@ class EventCounter:
                 aid: [[h, n] for h, n in sorted(hours.items()) if h > now_hour - RECENT_HOURS]
                 for aid, hours in self._recent.items()
             }
-            doc = {"generation": generation, "totals": dict(self._totals), "recent": recent}
+            readers = {
+                key: [[reader, h] for reader, h in seen.items() if h > now_hour - RECENT_HOURS]
+                for key, seen in self._readers.items()
+            }
+            doc = {"generation": generation, "totals": dict(self._totals), "recent": recent,
+                   "readers": {key: seen for key, seen in readers.items() if seen}}
             _write_atomic(self.snapshot_path, orjson.dumps(doc))
             _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
             self._reload_locked()
@@ -245,9 +303,10 @@ class EventCounter:
         self._recent = defaultdict(lambda: defaultdict(int))
         for aid, hours in snapshot.get("recent", {}).items():
             self._recent[aid] = defaultdict(int, {h: n for h, n in hours})
+        self._readers = defaultdict(dict, {key: dict(seen) for key, seen in snapshot.get("readers", {}).items()})
         self._position = (inode, generation, end)
         self.generation += 1
-        events = self._parse(data[:end])
+        events = self._admit(self._parse(data[:end]))
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
@@ -266,7 +325,7 @@ class EventCounter:
             return None
 
     @staticmethod
-    def _parse(data: bytes) -> list[tuple[str, int, float]]:
+    def _parse(data: bytes) -> list[LoggedEvent]:
         events = []
         for raw in data.splitlines():
             try:
@@ -274,10 +333,28 @@ class EventCounter:
             except orjson.JSONDecodeError:
                 continue  # a line cut by a crash, then repaired: skip, never stop
             for aid, t, n in line.get("v", ()):
-                events.append((aid, int(n), float(t)))
+                events.append((aid, int(n), float(t), None))
+            for key, t, reader in line.get("r", ()):
+                events.append((key, 1, float(t), reader))
         return events
 
-    def _apply(self, events: list[tuple[str, int, float]], reset: bool) -> None:
+    def _last_hour(self, key: str, reader: str) -> int:
+        return self._readers.get(key, {}).get(reader, -1)
+
+    def _admit(self, events: list[LoggedEvent]) -> list[tuple[str, int, float]]:
+        """The events that count: a reader's first for its key in an hour later than any counted."""
+        admitted = []
+        for key, n, t, reader in events:
+            if reader is not None:
+                hour = int(t // 3600)
+                if self._last_hour(key, reader) >= hour:
+                    continue
+                self._readers[key][reader] = hour
+            admitted.append((key, n, t))
+        return admitted
+
+    def _apply(self, events: list[LoggedEvent], reset: bool) -> None:
+        events = self._admit(events)
         if events:
             self.generation += 1
         for aid, n, t in events:
