@@ -361,12 +361,20 @@ class EventCounter:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
         if events:
+            hourly = [(aid, n, _hour_time(int(t // 3600))) for aid, n, t in events]
             for listener in self._listeners:
-                listener(events, reset)
+                listener(hourly, reset)
 
     def _history(self) -> list[tuple[str, int, float]]:
-        """Recent events as hourly events (mid-hour), for a listener starting from scratch."""
-        return [(aid, n, h * 3600 + 1800.0) for aid, hours in self._recent.items() for h, n in hours.items()]
+        """Recent events as hourly events, for a listener starting from scratch."""
+        return [(aid, n, _hour_time(h)) for aid, hours in self._recent.items() for h, n in hours.items()]
+
+
+def _hour_time(hour: int) -> float:
+    """When listeners are told an hour's events happened: at its start. The snapshot keeps hours,
+    not seconds, so a process told the events as they came and one that started from the snapshot
+    must be told the same time, or their decayed scores (trending, 大家都在搜) would differ."""
+    return hour * 3600.0
 
 
 def _append(path: Path, line: bytes, fsync: bool) -> None:
