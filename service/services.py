@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from pathlib import Path
@@ -28,9 +29,15 @@ INDEX_DIR = "indexes"
 log = logging.getLogger(__name__)
 
 
+_serials = itertools.count(1)
+
+
 class Services:
     def __init__(self, config: dict):
         self.config = config
+        # Keys what the HTTP layer keeps per instance: unlike id(), never reused by a later instance
+        # (a CLI or a test opening the store again), whose generation counters start over.
+        self.serial = next(_serials)
         seeds_dir = Path(config["SEEDS_DIR"])
         self.store = Store(
             Path(config["DATA_DIR"]),

@@ -352,7 +352,7 @@ def test_what_is_kept_for_an_article_goes_when_it_is_deleted(app, client):
     new_article(client, id="gone")
     client.get("/api/v1/articles/gone")
     client.get("/api/v1/articles/gone/related")
-    key = (id(app.extensions["service"]), "gone")
+    key = (app.extensions["service"].serial, "gone")
     assert key in representations._shown and key in representations._related_shown
     assert client.delete("/api/v1/articles/gone", headers=WRITE).status_code == 204
     assert key not in representations._shown and key not in representations._related_shown

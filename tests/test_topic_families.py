@@ -37,6 +37,16 @@ def post(client, **fields):
 # -- a parent takes in its children ----------------------------------------------
 
 
+def test_searching_within_a_parent_topic_finds_its_childrens_articles(client):
+    post(client, id="child-only", title="新生儿参保流程", topics=["newborn"])
+    found = client.get("/api/v1/search", query_string={"q": "新生儿参保流程", "topic": "enrollment",
+                                                         "per_page": 100}).get_json()
+    assert "child-only" in [hit["id"] for hit in found["items"]]
+    within_child = client.get("/api/v1/search", query_string={"q": "新生儿参保流程", "topic": "newborn",
+                                                                "per_page": 100}).get_json()
+    assert found["meta"]["total"] >= within_child["meta"]["total"] > 0
+
+
 def test_a_parent_topic_lists_and_counts_its_childrens_articles(client):
     post(client, id="only-child", title="孩子出生后参保", topics=["newborn"])
     post(client, id="both", title="宝宝参保", topics=["newborn", "enrollment"])

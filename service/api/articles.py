@@ -75,7 +75,7 @@ def list_articles(args: dict, **fixed):
     services = current_services()
     generation = services.store.generation
     # A page shows the articles' records and view counts: kept until either changes.
-    key = (id(services), query, args["page"], args["per_page"], tuple(args.get("fields") or ()),
+    key = (services.serial, query, args["page"], args["per_page"], tuple(args.get("fields") or ()),
            tuple(args.get("formats") or ()))
     state = (generation["articles"], generation["topics"], services.views.generation)
     kept = _pages.get(key)

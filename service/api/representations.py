@@ -56,7 +56,7 @@ def shown_article(article: dict, fields=None, formats=None, include=None) -> Sho
 
 def _kept_for(cache: dict, services, article_id: str) -> dict:
     """The entries kept for one article (a bounded number of articles is kept)."""
-    key = (id(services), article_id)
+    key = (services.serial, article_id)
     entries = cache.get(key)
     if entries is None:
         if len(cache) >= SHOWN_KEPT:
@@ -70,8 +70,8 @@ def forget_deleted(services):
 
     def listener(kind: str, key: str, old: dict | None, new: dict | None) -> None:
         if kind == "articles" and new is None:
-            _shown.pop((id(services), key), None)
-            _related_shown.pop((id(services), key), None)
+            _shown.pop((services.serial, key), None)
+            _related_shown.pop((services.serial, key), None)
 
     return listener
 

@@ -6,6 +6,7 @@ from flask import g
 from flask_restx import Namespace, Resource
 from werkzeug.routing import PathConverter
 
+from ..domain.catalog import topic_family
 from ..security import client_identity
 from .decorators import arguments, authenticated, body, current_services, other_responses, path_arguments, response
 from .representations import scored, topic_ref
@@ -37,7 +38,9 @@ class Search(Resource):
         """Search articles (title weighted over answer, summary and body)."""
         services = current_services()
         offset = (args["page"] - 1) * args["per_page"]
-        result = services.search.search(args["q"], topic=args.get("topic"), region=args.get("region"),
+        topic = args.get("topic")
+        family = tuple(sorted(topic_family(topic, services.store.all("topics")))) if topic else None
+        result = services.search.search(args["q"], topic=family, region=args.get("region"),
                                         include_drafts=bool(g.get("role")), offset=offset, limit=args["per_page"])
         if args["page"] == 1 and not g.get("role"):  # a reader's search (paging through it counts once)
             services.hot.record(args["q"], client_identity(), found=result.total)

@@ -34,8 +34,9 @@ def shown(topic: dict) -> dict:
 def all_shown() -> list[dict]:
     """Every topic as shown, parents before children: reused until a topic or an
     article changes (the counts follow articles), not dumped per request."""
-    store = current_services().store
-    key = (id(store), store.generation["topics"], store.generation["articles"])
+    services = current_services()
+    store = services.store
+    key = (services.serial, store.generation["topics"], store.generation["articles"])
     cached = _all_shown.get("list")
     if cached is None or cached[0] != key:
         cached = _all_shown["list"] = (key, [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])

@@ -542,7 +542,7 @@ class SearchIndex:
     def search(
         self,
         query: str,
-        topic: str | None = None,
+        topic: str | tuple[str, ...] | None = None,
         region: str | None = None,
         include_drafts: bool = False,
         offset: int = 0,
@@ -564,7 +564,10 @@ class SearchIndex:
         acc = self._score(plan, size)
         visible = self._alive[:size] if include_drafts else self._alive[:size] & ~self._draft[:size]
         matched = (acc > 0) & visible
-        in_topic = self.topics.docs_with(topic, size) if topic else None
+        in_topic = None
+        for name in ((topic,) if isinstance(topic, str) else topic or ()):  # a topic, or a family of them
+            mask = self.topics.docs_with(name, size)
+            in_topic = mask if in_topic is None else in_topic | mask
         in_region = self.regions.docs_with(region, size) if region else None
         topic_universe = visible & in_region if region else visible
         region_universe = visible & in_topic if topic else visible
