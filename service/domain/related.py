@@ -3,19 +3,20 @@
 What is kept current on every change is only what an article itself
 determines: its raw term counts (a row), the vocabulary's document
 frequencies and lengths, its topics, places, date, status and curated
-links. Everything that depends on the whole corpus is derived from that at
-the first lookup after a change: the weighted vectors (one vectorised pass,
-weigh_all), the candidate index, the reference day for recency, and the
-lists themselves (ranked per article at its first lookup, about 2 ms, then
-kept until the next change). So a list is always the one a build from scratch
-over the same articles would give; nothing is patched in place.
+links. Everything that depends on the whole corpus is derived from that when
+it is needed and forgotten at the next change that ranks: an article's
+weighted vector (weigh, with the document frequencies as they are now), the
+reference day for recency, and the lists themselves (ranked per article at
+its first lookup, about 2 ms at 10k articles). So a list is always the one a
+build from scratch over the same articles would give; nothing is patched in
+place.
 
 Ranking one article (the anchor):
 
 1. Candidates: the anchor's QUERY_TERMS heaviest words run as a query on the
    search index (as Lucene's MoreLikeThis does), its POOL best, plus the
    anchor's curated links. Never all-pairs.
-2. The POOL best by that partial score are scored exactly:
+2. The candidates are scored exactly:
    content cosine of pruned BM25 vectors (title-weighted), topic overlap,
    the most specific shared place (or a penalty for different places), the
    page's curated 相关推荐 link, and a light recency prior. Curated links are
