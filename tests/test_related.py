@@ -309,3 +309,12 @@ def test_load_refuses_files_it_cannot_use(saved, names, tmp_path, monkeypatch):
     assert load(path) is None
     monkeypatch.undo()
     assert load(path) is not None
+
+
+def test_lists_are_the_same_when_few_vectors_are_kept(articles, names, monkeypatch):
+    """The vectors kept between lookups are bounded; starting again mid-lookup changes nothing."""
+    everything = Related.from_articles(articles, names)
+    monkeypatch.setattr(Related, "VECTORS_KEPT", 30)
+    few = Related.from_articles(articles, names)
+    assert _cards(few, articles) == _cards(everything, articles)
+    assert len(few._vectors) <= 30 + 200  # one lookup may pass the bound; they never pile up

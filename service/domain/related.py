@@ -208,10 +208,12 @@ class Related:
 
     def _weighed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(term ids, weights, entries per row) of these rows' vectors, in rows' order."""
-        missing = np.array([r for r in dict.fromkeys(rows.tolist()) if r not in self._vectors], dtype=np.int64)
+        wanted = list(dict.fromkeys(rows.tolist()))
+        missing = np.array([r for r in wanted if r not in self._vectors], dtype=np.int64)
         if len(missing):
             if len(self._vectors) + len(missing) > self.VECTORS_KEPT:
-                self._vectors.clear()
+                self._vectors.clear()  # bounded: start again with just these rows
+                missing = np.array(wanted, dtype=np.int64)
             terms, weights, counts = weigh(self.raw, missing, self.vocab)
             ends = np.cumsum(counts)
             for r, a, b in zip(missing.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True):
