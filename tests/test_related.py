@@ -318,3 +318,16 @@ def test_lists_are_the_same_when_few_vectors_are_kept(articles, names, monkeypat
     few = Related.from_articles(articles, names)
     assert _cards(few, articles) == _cards(everything, articles)
     assert len(few._vectors) <= 30 + 200  # one lookup may pass the bound; they never pile up
+
+
+def test_reasons_name_only_what_pages_are_about(articles, related):
+    """Shared words in reasons are domain terms or nouns, never how a text is written."""
+    filler = {"采用", "需求", "确保", "重要", "而异", "甚至"}
+    cited = set()
+    for article in articles:
+        for card in related.related(article["id"]):
+            for reason in card["reasons"]:
+                if reason.startswith("都在讲 "):
+                    cited.update(reason[len("都在讲 "):].split(" / "))
+    assert cited and not cited & filler
+    assert {"提现", "医保卡"} & cited  # the domain words still explain

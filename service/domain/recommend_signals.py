@@ -12,8 +12,11 @@ from datetime import date
 from functools import lru_cache
 
 import numpy as np
+import rjieba
 
 from .regions import COUNTY, PROVINCE, gazetteer
+from .text import DICTIONARY, normalise
+from .topics import load_taxonomy
 
 MAX_REGIONS = 4  # broadest first: province, city and a couple of districts is plenty
 LEVEL_SCORE = {PROVINCE: 0.4, "city": 0.8, COUNTY: 1.0}
@@ -25,6 +28,37 @@ RECENCY_DAYS = 365.0
 def region_level(name: str) -> str:
     places = gazetteer().by_canonical.get(name)
     return min((p.level for p in places), key=lambda lv: -LEVEL_SCORE.get(lv, 0.8)) if places else "city"
+
+
+# Part-of-speech tags of words that say what a page is about (nouns, names, places, verbal nouns, Latin).
+NOUN_TAGS = frozenset({"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "vn", "eng"})
+SYNONYMS = DICTIONARY.with_name("synonyms.txt")
+
+
+@lru_cache(maxsize=1)
+def _domain_terms() -> frozenset[str]:
+    """The words the service itself treats as subjects: the segmentation dictionary, the synonym
+    groups, the curated topics' names and keywords (提现, 报销, 清零 are verbs, and still subjects)."""
+    words = set()
+    for line in DICTIONARY.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            words.add(line.split()[0])
+    for line in SYNONYMS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            words.update(w for w in line.replace("=>", " ").split())
+    for topic in load_taxonomy():
+        words.update([topic["name"], *topic.get("keywords", ())])
+    return frozenset(normalise(w) for w in words)
+
+
+@lru_cache(maxsize=65536)
+def explains(word: str) -> bool:
+    """Whether a shared word may be named in a reason: a domain term, or a noun. Words about how a
+    text is written (采用, 需求, 确保, 重要, 而异, 甚至) would tell a reader nothing."""
+    if word in _domain_terms():
+        return True
+    tags = rjieba.tag(word)
+    return len(tags) == 1 and tags[0][1] in NOUN_TAGS
 
 
 def day_number(published_at: str | None) -> float:

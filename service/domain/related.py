@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .durable import atomic_write
-from .recommend_signals import MAX_REGIONS, Signals, reasons
+from .recommend_signals import MAX_REGIONS, Signals, explains, reasons
 from .recommend_vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, term_arrays, weigh
 from .search_index import SearchIndex
 
@@ -355,8 +355,8 @@ class Related:
         """For each other article, the shared words that contribute most to its similarity.
 
         One vectorised pass for the whole list: a word must be two characters or
-        more, in at most KEYWORD_MAX_SHARE of all articles, and contribute at
-        least KEYWORD_MIN_CONTRIBUTION.
+        more, in at most KEYWORD_MAX_SHARE of all articles, contribute at least
+        KEYWORD_MIN_CONTRIBUTION, and be a domain term or a noun (explains).
         """
         tids, weights = self._vector(row)
         dense = self._scratch()
@@ -372,6 +372,8 @@ class Related:
             & (vocab.df[terms] <= KEYWORD_MAX_SHARE * max(vocab.docs, 1))
         )
         owner, terms, contribution = owner[ok], terms[ok], contribution[ok]
+        named = np.fromiter((explains(vocab.terms[t]) for t in terms.tolist()), dtype=bool, count=len(terms))
+        owner, terms, contribution = owner[named], terms[named], contribution[named]
         order = np.lexsort((-contribution, owner))
         owner, terms = owner[order], terms[order]
         rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left")
