@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 
+from service.domain.recommend_signals import explains
 from service.domain.related import Related
 from service.domain.related_eval import compare, load_judgements, seed_articles
 from service.domain.topics import load_taxonomy
@@ -331,3 +332,4 @@ def test_reasons_name_only_what_pages_are_about(articles, related):
                     cited.update(reason[len("都在讲 "):].split(" / "))
     assert cited and not cited & filler
     assert {"提现", "医保卡"} & cited  # the domain words still explain
+    assert explains("社保") and explains("报销") and not explains("确保")

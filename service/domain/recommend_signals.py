@@ -30,8 +30,9 @@ def region_level(name: str) -> str:
     return min((p.level for p in places), key=lambda lv: -LEVEL_SCORE.get(lv, 0.8)) if places else "city"
 
 
-# Part-of-speech tags of words that say what a page is about (nouns, names, places, verbal nouns, Latin).
-NOUN_TAGS = frozenset({"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "vn", "eng"})
+# Part-of-speech tags of words that say what a page is about: nouns, names, places, verbal nouns,
+# Latin words and abbreviations (社保, 医保 are tagged j).
+NOUN_TAGS = frozenset({"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "vn", "eng", "j"})
 SYNONYMS = DICTIONARY.with_name("synonyms.txt")
 
 
