@@ -33,10 +33,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from service import create_app
 from service.domain.catalog import SORTS, ArticleQuery, Catalog
+from service.domain.event_counter import EventCounter
+from service.domain.hot_searches import HotSearches
+from service.domain.readers import ReaderTokens
 from service.domain.regions import normalise_region
 from service.domain.related import Related
 from service.domain.search_index import SearchIndex
 from service.domain.store import Store
+from service.domain.trending import Trending
 from tests.server import Server
 
 KEY = "differential-key"
@@ -53,6 +57,9 @@ WORDS = ("医保", "医保卡", "报销", "提现", "参保", "宝宝", "新生�
          "江西", "个人账户", "家庭共济", "门诊", "住院", "缴费", "断缴", "补缴", "社保", "居民医保", "职工医保",
          "怎么办", "多少钱", "可以", "流程", "材料", "线上", "办理", "清零", "异地", "转移", "青光眼")
 DATES = ("2025-03-01", "2025-04-19", "2025-04-20", "2025-06-30")
+# What readers type into the search box: variants of one query, and spam that must never count.
+READER_SEARCHES = ("医保提现", "醫保提現", "医保 提现", "异地就医备案", "新生儿参保", "医保卡",
+                   "加微信abc123代办医保提现")
 
 
 def _app(data_dir: Path):
@@ -219,6 +226,14 @@ class DerivedState(RuleBasedStateMachine):
             response = self.client.post(f"/api/v1/articles/{article_id}/views")
             assert response.status_code == 202, response.get_json()
 
+    @rule(reader=st.integers(0, 4), query=st.sampled_from(READER_SEARCHES), times=st.integers(1, 3))
+    def reader_searches(self, reader, query, times):
+        """An anonymous reader (told apart by address) searching, perhaps again and again."""
+        for _ in range(times):
+            response = self.client.get("/api/v1/search", query_string={"q": query},
+                                       environ_base={"REMOTE_ADDR": f"10.0.0.{reader}"})
+            assert response.status_code == 200, response.get_json()
+
     @rule()
     def compact(self):
         self.live.extensions["service"].store.compact()
@@ -242,6 +257,8 @@ class DerivedState(RuleBasedStateMachine):
 
     def compare_domain(self) -> None:
         live = self.live.extensions["service"]
+        live.views.flush()  # what this worker counted reaches the logs a fresh build reads
+        live.searches.flush()
         copy = self.fresh_copy()
         try:
             store = Store(copy, seed=dict).open()
@@ -273,11 +290,21 @@ class DerivedState(RuleBasedStateMachine):
                 for drafts in (False, True):
                     query = ArticleQuery(sort=sort, include_drafts=drafts)
                     assert _listed(live.catalog.articles(query)) == _listed(catalog.articles(query)), sort
+            config = live.config
+            views = EventCounter(copy, "views")
+            trending = Trending(lambda: records, config["TRENDING_HALF_LIFE_HOURS"])
+            views.subscribe(trending.on_views)
+            assert_same(live.trending.trending(20), trending.trending(20), "trending")
+            hot = HotSearches(EventCounter(copy, "hot-searches"), store, ReaderTokens(copy),
+                              config["HOT_HALF_LIFE_HOURS"], config["HOT_MIN_READERS"])
+            assert_same(live.hot.top(10, fallback=False), hot.top(10, fallback=False), "大家都在搜")
+            assert_same(live.hot.counted(), hot.counted(), "counted searches")
         finally:
             shutil.rmtree(copy, ignore_errors=True)
 
     def compare_api(self) -> None:
-        self.live.extensions["service"].views.flush()  # what this worker counted reaches the log
+        self.live.extensions["service"].views.flush()  # what this worker counted reaches the logs
+        self.live.extensions["service"].searches.flush()
         fresh = _app(self.fresh_copy())
         try:
             ids = self.ids()
@@ -297,7 +324,8 @@ class DerivedState(RuleBasedStateMachine):
         paths += ["/api/v1/search?q=医保&region=广州&per_page=100", "/api/v1/search?q=医保&topic=benefits",
                   "/api/v1/search?q=报销&page=2&per_page=5"]
         paths += [f"/api/v1/search/suggest?q={q}" for q in SUGGESTS]
-        paths += ["/api/v1/search/hot", "/api/v1/topics", "/api/v1/recommendations/trending"]
+        paths += ["/api/v1/search/hot", "/api/v1/search/hot/counted?per_page=100", "/api/v1/topics",
+                  "/api/v1/recommendations/trending"]
         paths += [f"/api/v1/articles?per_page=100&page={p}&sort={s}" for p in (1, 2) for s in
                   ("-published_at", "title", "-views")]
         paths += ["/api/v1/articles?region=广东&per_page=100", "/api/v1/articles?status=draft&per_page=100"]

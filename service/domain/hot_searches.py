@@ -94,7 +94,10 @@ class HotSearches:
 
     def shown(self, key: str, now: float | None = None) -> bool:
         """Enough distinct readers for a counted query to be shown."""
-        return self.counter.readers(key, now, enough=self.min_readers) >= self.min_readers
+        return self._enough(self.counter.readers(key, now, enough=self.min_readers))
+
+    def _enough(self, readers: int) -> bool:
+        return readers >= self.min_readers
 
     def top(self, limit: int = 10, now: float | None = None, fallback: bool = True) -> list[dict]:
         """Pins without a position lead, pins with one stand at it, searches (then the fallback) fill the rest."""
@@ -144,7 +147,7 @@ class HotSearches:
         for query, count in self.counter.totals().items():
             readers = self.counter.readers(query, now)
             rule = rules.get(query)
-            shown = rule == "pin" or (rule is None and readers >= self.min_readers)
+            shown = rule == "pin" or (rule is None and self._enough(readers))
             rows.append((self.scores.score(query, now), {"query": query, "count": count, "readers": readers,
                                                          "shown": shown, "rule": rule}))
         rows.sort(key=lambda row: (-row[0], row[1]["query"]))
