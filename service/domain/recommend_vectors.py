@@ -100,19 +100,10 @@ class Vocabulary:
             self.length[tid] = min(len(term), 100)
         return tid
 
-    def add(self, term: str) -> None:
-        """Count one more article containing the term."""
-        tid = self.id(term)  # may grow df: index after
-        self.df[tid] += 1
-
     def idfs(self, tids: np.ndarray) -> np.ndarray:
         df = self.df[tids].astype(np.float64)
         n = max(self.docs, 1)  # df never exceeds docs: both count the articles as they are now
         return np.log1p((n - df + 0.5) / (df + 0.5))
-
-    def share(self, tid: int) -> float:
-        """The fraction of articles that contain a term."""
-        return float(self.df[tid]) / max(self.docs, 1)
 
 
 def term_arrays(vocab: Vocabulary, counts: Counter, title: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -246,7 +246,8 @@ class Related:
     def _candidates(self, row: int) -> np.ndarray:
         """The POOL articles whose text best matches the anchor's heaviest words, and its curated links."""
         tids, weights = self._vector(row)
-        words = [(self.vocab.terms[t], w) for t, w in zip(tids[:QUERY_TERMS].tolist(), weights.tolist(), strict=False)]
+        heaviest = zip(tids[:QUERY_TERMS].tolist(), weights[:QUERY_TERMS].tolist(), strict=True)
+        words = [(self.vocab.terms[t], w) for t, w in heaviest]
         found = [self.row_of[i] for i in self.search.similar(words, POOL, exclude=self.ids[row]) if i in self.row_of]
         cands = np.array(found, dtype=np.int32)
         linked = self._curated_rows(row)
@@ -381,10 +382,6 @@ class Related:
         for o, t in zip(owner[rank < n].tolist(), terms[rank < n].tolist(), strict=True):
             out[o].append(vocab.terms[t])
         return out
-
-    def shared_keywords(self, a: int, b: int, n: int = 2) -> list[str]:
-        with self._lock:
-            return self._keywords(a, np.array([b], dtype=np.int32), n)[0]
 
     def _scratch(self) -> np.ndarray:
         """A zeroed dense vector over the vocabulary; callers zero what they set."""
