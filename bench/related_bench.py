@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from bench.corpus import generate
-from service.domain.related import Related
+from service.domain.recommend.related import Related
 
 
 def _rss_mb() -> float:

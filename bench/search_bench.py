@@ -89,7 +89,8 @@ def _query_words(q: str) -> list[str]:
 
 def _warm_up() -> None:
     """Load the segmenter, pinyin and OpenCC tables outside the measurement."""
-    from service.domain import search_pinyin, text
+    from service.domain import text
+    from service.domain.search import pinyin as search_pinyin
 
     text.search_tokens("異地就醫備案 医保卡")
     search_pinyin.title_keys("医保卡")
@@ -97,7 +98,7 @@ def _warm_up() -> None:
 
 def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
     workers = int(os.environ.get("SEARCH_BENCH_WORKERS", "1"))
-    from service.domain.search_index import SearchIndex
+    from service.domain.search.index import SearchIndex
 
     from .corpus import QUERIES, generate
 

@@ -14,7 +14,7 @@ seeded random stream, so the same size and seed give the same store:
 * ids are 16 hex characters like the real pages';
 * a quarter of the titles that name a city also name one of its districts
   (广州天河区, 抚州临川区, 延边延吉市);
-* regions are the canonical chain service.domain.regions.find_regions gives
+* regions are the canonical chain service.domain.content.regions.find_regions gives
   for such a title (广东, 广州, 天河区), [] when the title names no place;
 * topics are real slugs, chosen by rules from the scheme, subject, people
   and question words of the title (the service's own assign_topics costs
@@ -141,8 +141,8 @@ def _record(a: dict, n: int, seed: int, rng: random.Random) -> dict:
 
 def document(size: int, seed: int = 7) -> dict:
     """A schema-2 snapshot document with `size` articles (the seeds' included)."""
-    from service.domain import migrate
-    from service.domain.seeds import seed_document
+    from service.domain.store import migrate
+    from service.domain.store.seeds import seed_document
 
     doc = migrate.upgrade(seed_document(ROOT / "seeds"))
     real = doc["articles"][:size]
@@ -167,8 +167,8 @@ def write(data_dir: Path, size: int, seed: int = 7) -> dict:
 
 def compare_with_service(doc: dict, sample: int = 300) -> dict:
     """How often the rule-made topics and regions agree with the service's own derivation."""
-    from service.domain.regions import find_regions
-    from service.domain.topics import assign_topics
+    from service.domain.content.regions import find_regions
+    from service.domain.content.taxonomy import assign_topics
 
     rng = random.Random(0)
     articles = [a for a in doc["articles"] if a.get("tags")]  # synthetic ones
@@ -190,14 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, required=True, help="the DATA_DIR to write snapshot.json into")
     parser.add_argument("--check", action="store_true",
-                        help="validate every record (service.domain.records) and compare a sample with "
+                        help="validate every record (service.domain.store.records) and compare a sample with "
                              "the service's topic and region derivation")
     args = parser.parse_args(argv)
     info = write(args.out, args.size, args.seed)
     print(f"{args.out / 'snapshot.json'}: {info['articles']} articles, {info['bytes'] / 2**20:.1f} MB "
           f"in {info['seconds']:.1f} s")
     if args.check:
-        from service.domain.records import check_document
+        from service.domain.store.records import check_document
 
         doc = orjson.loads((args.out / "snapshot.json").read_bytes())
         problems = check_document(doc)

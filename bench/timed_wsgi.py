@@ -53,9 +53,9 @@ def _timed(cls, name: str, step: str) -> None:
 _emit("wsgi:start")
 _started = time.perf_counter()
 
-from service.domain.related import Related  # noqa: E402
-from service.domain.search_index import SearchIndex  # noqa: E402
-from service.domain.store import Store  # noqa: E402
+from service.domain.recommend.related import Related  # noqa: E402
+from service.domain.search.index import SearchIndex  # noqa: E402
+from service.domain.store.store import Store  # noqa: E402
 
 _timed(Store, "open", "store.open")
 _timed(SearchIndex, "build", "search.build")

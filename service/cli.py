@@ -11,12 +11,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
-from .domain import migrate
-from .domain.page_import import dataset, import_articles
-from .domain.pages import PageFormatError, build_articles, parse_page
-from .domain.records import check_document
-from .domain.snapshot import SCHEMA_VERSION, StoreError, read_document
-from .domain.topics import load_taxonomy
+from .domain.content.importing import dataset, import_articles
+from .domain.content.pages import PageFormatError, build_articles, parse_page
+from .domain.content.taxonomy import load_taxonomy
+from .domain.store import migrate
+from .domain.store.records import check_document
+from .domain.store.snapshot import SCHEMA_VERSION, StoreError, read_document
 
 db = AppGroup("db", help="The JSON store: migrate and check.")
 

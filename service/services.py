@@ -7,21 +7,21 @@ import logging
 import os
 from pathlib import Path
 
-from .domain.article_writes import ArticleWrites
-from .domain.catalog import Catalog
-from .domain.event_counter import EventCounter
-from .domain.for_you import ForYou
-from .domain.hot_searches import HotRules, HotSearches
-from .domain.index_files import SavedIndexes
-from .domain.readers import ReaderTokens
-from .domain.regions import editor_regions, find_regions, normalise_region
-from .domain.related import Related
-from .domain.search_index import SearchIndex
-from .domain.seeds import seed_document
-from .domain.store import Store
-from .domain.topic_writes import TopicWrites
-from .domain.topics import assign_topics
-from .domain.trending import Trending
+from .domain.content.article_writes import ArticleWrites
+from .domain.content.catalog import Catalog
+from .domain.content.regions import editor_regions, find_regions, normalise_region
+from .domain.content.taxonomy import assign_topics
+from .domain.content.topic_writes import TopicWrites
+from .domain.popularity.events import EventCounter
+from .domain.popularity.hot import HotRules, HotSearches
+from .domain.popularity.readers import ReaderTokens
+from .domain.popularity.trending import Trending
+from .domain.recommend.for_you import ForYou
+from .domain.recommend.related import Related
+from .domain.search.index import SearchIndex
+from .domain.store.derived import SavedIndexes
+from .domain.store.seeds import seed_document
+from .domain.store.store import Store
 
 PARALLEL_BUILD_FROM = 20_000
 INDEX_DIR = "indexes"

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from service import create_app
-from service.domain.snapshot import SCHEMA_VERSION
+from service.domain.store.snapshot import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 

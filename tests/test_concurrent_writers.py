@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
-from service.domain.store import Store
+from service.domain.store.store import Store
 
 PROCESSES, INCREMENTS = 4, 50
 

@@ -22,9 +22,9 @@ import orjson
 import pytest
 import requests
 
-from service.domain.records import check_document
-from service.domain.seeds import seed_document
-from service.domain.store import Store
+from service.domain.store.records import check_document
+from service.domain.store.seeds import seed_document
+from service.domain.store.store import Store
 from tests.server import ROOT, Server
 
 KEY = {"Authorization": "Bearer test-write-key"}
@@ -188,7 +188,7 @@ CHILD = r"""
 import itertools, sys
 from pathlib import Path
 import orjson
-from service.domain.store import Store
+from service.domain.store.store import Store
 
 data, acks, prefix = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 template = orjson.loads(Path(sys.argv[4]).read_bytes())

@@ -32,15 +32,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from service import create_app
-from service.domain.catalog import SORTS, ArticleQuery, Catalog
-from service.domain.event_counter import EventCounter
-from service.domain.hot_searches import HotSearches
-from service.domain.readers import ReaderTokens
-from service.domain.regions import normalise_region
-from service.domain.related import Related
-from service.domain.search_index import SearchIndex
-from service.domain.store import Store
-from service.domain.trending import Trending
+from service.domain.content.catalog import SORTS, ArticleQuery, Catalog
+from service.domain.content.regions import normalise_region
+from service.domain.popularity.events import EventCounter
+from service.domain.popularity.hot import HotSearches
+from service.domain.popularity.readers import ReaderTokens
+from service.domain.popularity.trending import Trending
+from service.domain.recommend.related import Related
+from service.domain.search.index import SearchIndex
+from service.domain.store.store import Store
 from tests.server import Server
 
 KEY = "differential-key"

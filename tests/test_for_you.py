@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.for_you import ForYou
-from service.domain.related import Related
-from service.domain.related_eval import seed_articles
-from service.domain.topics import load_taxonomy
-from service.domain.trending import Trending
+from bench.related_eval import seed_articles
+from service.domain.content.taxonomy import load_taxonomy
+from service.domain.popularity.trending import Trending
+from service.domain.recommend.for_you import ForYou
+from service.domain.recommend.related import Related
 
 NOW = 1_700_000_000.0
 

@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from service import create_app
-from service.domain.event_counter import RECENT_HOURS, EventCounter
-from service.domain.hot_searches import HotSearches, canonical, refusal
-from service.domain.readers import SECRET_FILE, ReaderTokens
-from service.domain.seeds import seed_document
-from service.domain.store import Store
+from service.domain.popularity.events import RECENT_HOURS, EventCounter
+from service.domain.popularity.hot import HotSearches, canonical, refusal
+from service.domain.popularity.readers import SECRET_FILE, ReaderTokens
+from service.domain.store.seeds import seed_document
+from service.domain.store.store import Store
 from tests.conftest import READ, READ_KEY, WRITE, WRITE_KEY
 from tests.server import Server
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from service.domain.pages import (
+from service.domain.content.pages import (
     PageFormatError,
     build_articles,
     load_pages,
     parse_page,
     split_answer,
 )
+from service.domain.content.taxonomy import load_taxonomy
 from service.domain.text import normalise
-from service.domain.topics import load_taxonomy
 
 PAGES = Path(__file__).resolve().parents[1] / "seeds" / "pages"
 RECORD_KEYS = {

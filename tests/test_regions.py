@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.domain.regions import DIVISIONS, editor_regions, find_regions, gazetteer, normalise_region
+from service.domain.content.regions import DIVISIONS, editor_regions, find_regions, gazetteer, normalise_region
 
 
 def test_gazetteer_is_real_and_sourced():

@@ -7,10 +7,10 @@ import copy
 import numpy as np
 import pytest
 
-from service.domain.recommend_signals import explains
-from service.domain.related import Related
-from service.domain.related_eval import compare, load_judgements, seed_articles
-from service.domain.topics import load_taxonomy
+from bench.related_eval import compare, load_judgements, seed_articles
+from service.domain.content.taxonomy import load_taxonomy
+from service.domain.recommend.related import Related
+from service.domain.recommend.signals import explains
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 from service import create_app
+from service.domain.store.derived import SERVICE_DIR, code_id
 from tests.conftest import WRITE
 
 QUERIES = ["医保报销", "yibaoka", "异地就医备案", "佛山", "门诊"]
@@ -106,3 +107,25 @@ def test_an_unusable_index_directory_only_costs_a_rebuild(data_dir):
     for _ in range(2):
         app = _app(data_dir)
         assert app.test_client().get("/api/v1/search", query_string={"q": "医保"}).get_json()["items"]
+
+
+def test_the_saved_files_are_keyed_by_the_code_that_shapes_an_index(tmp_path):
+    """A change inside a subpackage counts (the hash walks folders); a change to how
+    articles are written does not (it would cost every deployment a full rebuild)."""
+    copy = tmp_path / "service"
+    shutil.copytree(SERVICE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first = code_id(copy)
+
+    def edited(relative: str) -> str:
+        path = copy / relative
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        code_id.cache_clear()
+        return code_id(copy)
+
+    assert edited("domain/content/article_writes.py") == first
+    assert edited("api/search.py") == first
+    shaped = edited("domain/search/postings.py")
+    assert shaped != first
+    assert edited("domain/recommend/vectors.py") != shaped
+    assert edited("data/dictionary.txt") not in (first, shaped)
+    code_id.cache_clear()

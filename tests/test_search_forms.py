@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from service.domain import search_pinyin, text
-from service.domain.search_index import SearchIndex
+from service.domain import text
+from service.domain.search import pinyin as search_pinyin
+from service.domain.search.index import SearchIndex
 from tests.conftest import WRITE
 
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from opencc import OpenCC
 
-from service.domain import search_eval, search_index, text
-from service.domain.search_index import SearchIndex
+from bench import search_eval
+from service.domain import text
+from service.domain.search import index as search_index
+from service.domain.search.index import SearchIndex
 
 # Floors sit well below the measured figures (nDCG@10 0.94, recall@10 0.90)
 # so ranking tweaks do not flap the build, while a real regression fails.

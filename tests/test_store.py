@@ -7,8 +7,8 @@ import json
 import orjson
 import pytest
 
-from service.domain.snapshot import SCHEMA_VERSION, StoreError
-from service.domain.store import Store
+from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
+from service.domain.store.store import Store
 
 
 def put(store: Store, key: str, **fields):
@@ -74,7 +74,7 @@ def test_crash_between_snapshot_and_journal_reset_replays_nothing_twice(tmp_path
     put(store, "a", title="one", n=1)
     put(store, "a", title="one", n=2)
     # Simulate the crash: the snapshot is written, the old journal is still there.
-    from service.domain.snapshot import write_document
+    from service.domain.store.snapshot import write_document
 
     write_document(tmp_path / "snapshot.json", store.document())
     reopened = Store(tmp_path)
@@ -152,12 +152,12 @@ def test_failed_append_leaves_no_partial_line(tmp_path, monkeypatch):
     put(store, "a", title="kept")
     journal = tmp_path / "journal.jsonl"
     before = journal.read_bytes()
-    import service.domain.changelog as changelog
+    import service.domain.store.journal as journal_module
 
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(changelog.os, "fsync", full_disk)
+    monkeypatch.setattr(journal_module.os, "fsync", full_disk)
     with pytest.raises(OSError):
         put(store, "b", title="lost, never acknowledged")
     monkeypatch.undo()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.domain.pages import build_articles, load_pages
-from service.domain.topics import assign_topics, load_taxonomy
+from service.domain.content.pages import build_articles, load_pages
+from service.domain.content.taxonomy import assign_topics, load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = Path(__file__).resolve().parent / "data" / "topic_labels.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.event_counter import EventCounter
-from service.domain.trending import Trending
+from service.domain.popularity.events import EventCounter
+from service.domain.popularity.trending import Trending
 
 HOUR = 3600.0
 NOW = 1_700_000_000.0

@@ -7,8 +7,8 @@ import time
 
 import orjson
 
-from service.domain.event_counter import EventCounter
-from service.domain.trending import Trending
+from service.domain.popularity.events import EventCounter
+from service.domain.popularity.trending import Trending
 
 LOG, SNAPSHOT = "views.jsonl", "views-snapshot.json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_restx import Namespace, Resource
 
-from ..domain.catalog import ArticleQuery
+from ..domain.content.catalog import ArticleQuery
 from ..domain.errors import NotFound
 from ..security import views_limit
 from .decorators import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from ..domain.markdown import to_html, to_text
+from ..domain.content.markdown import to_html, to_text
 from .decorators import current_services
 from .responses import etag_for
 from .schemas import ArticleSchema

@@ -6,7 +6,7 @@ from flask import g
 from flask_restx import Namespace, Resource
 from werkzeug.routing import PathConverter
 
-from ..domain.catalog import topic_family
+from ..domain.content.catalog import topic_family
 from ..security import client_identity
 from .decorators import arguments, authenticated, body, current_services, other_responses, path_arguments, response
 from .representations import scored, topic_ref

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import orjson
 
-from .durable import atomic_write, exclusive_lock
+from ..store.files import atomic_write, exclusive_lock
 
 log = logging.getLogger("service.events")
 

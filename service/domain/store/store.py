@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import migrate
-from .changelog import FileChangeLog, LogPosition
+from .journal import FileChangeLog, LogPosition
 from .snapshot import (
     COLLECTIONS,
     SCHEMA_VERSION,

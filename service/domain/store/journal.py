@@ -21,7 +21,7 @@ from typing import Protocol
 
 import orjson
 
-from .durable import atomic_write, exclusive_lock
+from .files import atomic_write, exclusive_lock
 
 
 @dataclass(frozen=True)

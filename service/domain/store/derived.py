@@ -20,24 +20,30 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
-from .durable import exclusive_lock
+from .files import exclusive_lock
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SERVICE_DIR = Path(__file__).resolve().parent.parent
-# What an index is computed by: the domain code, its data files, and the libraries that tokenise.
-CODE = ("domain/*.py", "data/*")
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+# What an index is computed from: the code that tokenises, weighs and lays it out (searched
+# recursively, so a module moved into a subpackage still counts), the data files it reads, and
+# the libraries that tokenise. Code that only writes or serves articles is left out: changing
+# an editing rule must not cost a rebuild of every index.
+SHAPED_BY = (
+    "domain/text.py", "domain/search/**/*.py", "domain/recommend/**/*.py",
+    "domain/content/regions.py", "domain/content/taxonomy.py", "domain/store/derived.py", "data/**/*",
+)
 LIBRARIES = ("rjieba", "pypinyin", "opencc-python-reimplemented", "numpy")
 
 
 @cache
-def code_id() -> str:
+def code_id(root: Path = SERVICE_DIR) -> str:
     digest = hashlib.sha256()
-    for pattern in CODE:
-        for path in sorted(SERVICE_DIR.glob(pattern)):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = {path for pattern in SHAPED_BY for path in root.glob(pattern) if path.is_file()}
+    for path in sorted(files):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     for name in LIBRARIES:
         digest.update(f"{name}=={version(name)}".encode())
     return digest.hexdigest()[:12]

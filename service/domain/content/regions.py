@@ -6,7 +6,7 @@ codes, data as of 2025-12-31; an MIT fork of cpca 0.5.5 whose own data stops
 around 2020). Only provinces, prefecture-level and county-level divisions are
 kept; the package is needed only to rebuild the file, never at run time:
 
-    python -m service.domain.regions build adcodes.csv 56_nations.csv
+    python -m service.domain.content.regions build adcodes.csv 56_nations.csv
 
 Canonical names (what ``regions`` holds and ``?region=`` filters by):
 
@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .text import normalise, tokens
+from ..text import normalise, tokens
 
-DIVISIONS = Path(__file__).resolve().parent.parent / "data" / "divisions.json"
+DIVISIONS = Path(__file__).resolve().parents[2] / "data" / "divisions.json"
 
 PROVINCE, CITY, COUNTY = "province", "city", "county"
 _RANK = {PROVINCE: 0, CITY: 1, COUNTY: 2}
@@ -395,9 +395,9 @@ def _write(data: dict, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-if __name__ == "__main__":  # python -m service.domain.regions build ADCODES NATIONS
+if __name__ == "__main__":  # python -m service.domain.content.regions build ADCODES NATIONS
     if len(sys.argv) != 4 or sys.argv[1] != "build":
-        sys.exit("usage: python -m service.domain.regions build adcodes.csv 56_nations.csv")
+        sys.exit("usage: python -m service.domain.content.regions build adcodes.csv 56_nations.csv")
     _write(
         build_divisions(
             sys.argv[2],

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from .errors import Conflict, Invalid, NotFound
-from .store import Store
+from ..errors import Conflict, Invalid, NotFound
+from ..store.store import Store
 
 
 class TopicWrites:

@@ -12,7 +12,7 @@ The baseline is a plain TF-IDF cosine over the same tokens() of title,
 answer, summary and body (no title weight, no pruning, no other signal),
 computed in the same run so the comparison is like for like.
 
-    python -m service.domain.related_eval
+    python -m bench.related_eval
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from .related import Related
-from .text import tokens
-from .topics import load_taxonomy
+from service.domain.content.taxonomy import load_taxonomy
+from service.domain.recommend.related import Related
+from service.domain.text import tokens
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENTS = ROOT / "tests" / "data" / "related_judgements.json"
 SEEDS = ROOT / "seeds"
 
@@ -40,7 +40,7 @@ def seed_articles(seeds_dir: Path = SEEDS) -> list[dict]:
     path = Path(seeds_dir) / "articles.json"
     if path.exists():
         return orjson.loads(path.read_bytes())["articles"]
-    from .pages import build_articles, load_pages
+    from service.domain.content.pages import build_articles, load_pages
 
     return build_articles(load_pages(Path(seeds_dir) / "pages"), load_taxonomy()).articles
 

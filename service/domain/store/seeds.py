@@ -8,7 +8,7 @@ import orjson
 
 from .snapshot import COLLECTIONS, SCHEMA_VERSION
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
 
 
 def seed_document(seeds_dir: Path = SEEDS_DIR) -> dict:

@@ -4,7 +4,7 @@ tests/data/judged_queries.json lists queries a phone user types, each with
 relevant article titles graded 1-3 (judged by title, so they survive a
 change of article ids). The corpus is the committed seed dataset.
 
-Run: python -m service.domain.search_eval [judged.json]
+Run: python -m bench.search_eval [judged.json]
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .seeds import SEEDS_DIR, seed_document
+from service.domain.store.seeds import SEEDS_DIR, seed_document
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 JUDGED = ROOT / "tests" / "data" / "judged_queries.json"
 
 
@@ -64,7 +64,7 @@ def evaluate(index, judged: Iterable[dict], titles: dict[str, str], k: int = 10)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .search_index import SearchIndex
+    from service.domain.search.index import SearchIndex
 
     argv = sys.argv[1:] if argv is None else argv
     judged = load_judged(Path(argv[0]) if argv else JUDGED)

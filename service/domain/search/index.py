@@ -35,7 +35,6 @@ Why this shape:
 from __future__ import annotations
 
 import functools
-import io
 import json
 import multiprocessing as mp
 import re
@@ -46,10 +45,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import durable, search_pinyin, search_suggest, text
-from .search_highlight import highlight, highlight_terms
-from .search_postings import IMPACT_SCALE, Facet, Postings, Vocab, pack_strings, unpack_strings
-from .search_synonyms import Synonyms
+from .. import text
+from ..store import npz
+from .highlight import highlight, highlight_terms
+from .pinyin import latin_keys, title_keys
+from .postings import IMPACT_SCALE, Facet, Postings, Vocab
+from .suggest import Suggester, popular_matches
+from .synonyms import Synonyms
 
 FIELDS = ("title", "answer", "summary", "meta", "body")
 FIELD_WEIGHT = np.array([1.0, 2.0, 1.5, 1.5, 1.0])  # title's own weight is TITLE_SHARE
@@ -133,7 +135,7 @@ def _field_texts(article: dict) -> list[str]:
 def _article_tokens(article: dict) -> tuple[list[list[str]], list[str]]:
     """(search tokens per field, title pinyin keys): what a build and an upsert index."""
     fields = [text.search_tokens(value) if value else [] for value in _field_texts(article)]
-    return fields, search_pinyin.title_keys(text.normalise(article.get("title") or ""))
+    return fields, title_keys(text.normalise(article.get("title") or ""))
 
 
 def _date_number(value: object) -> int:
@@ -187,7 +189,7 @@ class SearchIndex:
         # Document frequencies over live documents: postings of a removed or
         # replaced version stay in the arrays until compaction and must not count.
         self._live_df: dict[tuple[int, str], int] = {}
-        self._suggester: search_suggest.Suggester | None = None
+        self._suggester: Suggester | None = None
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
         self._answers: dict[tuple, object] = {}
@@ -435,7 +437,7 @@ class SearchIndex:
         # A word typed twice (医保 医保) is scored once.
         groups = list({tuple(sorted(g.items())): g for g in groups}.values())
         boosts = list(dict.fromkeys(boosts))
-        pinyin = [(k, PINYIN_WEIGHT) for k in search_pinyin.latin_keys(norm)]
+        pinyin = [(k, PINYIN_WEIGHT) for k in latin_keys(norm)]
         if weak:
             pinyin += [(k, PINYIN_FALLBACK_WEIGHT) for k in _keys_around(norm, weak)]
         terms = highlight_terms(norm, groups, boosts, lambda w: self._df(self.postings, w))
@@ -659,9 +661,9 @@ class SearchIndex:
         limit = max(int(limit), 0)
         if not prefix.strip() or not limit:
             return []
-        out = [{"text": q, "id": None} for q in search_suggest.popular_matches(prefix, popular)]
+        out = [{"text": q, "id": None} for q in popular_matches(prefix, popular)]
         if self._suggester is None:
-            self._suggester = search_suggest.Suggester(
+            self._suggester = Suggester(
                 ((d, t) for d, t in enumerate(self._titles) if self._ids[d] is not None),
                 lambda d: self._ids[d],  # ties between equal titles go by article id
             )
@@ -685,15 +687,13 @@ class SearchIndex:
         # Serialised and written outside the lock so searches are not held up:
         # the arrays referenced are replaced on change, never modified in place
         # (those that are were copied by _state).
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        durable.atomic_write(Path(path), buffer.getbuffer())
+        npz.save(path, arrays)
 
     @classmethod
     def load(cls, path: Path, synonyms: Synonyms | None = None) -> SearchIndex | None:
         """The saved index, or None when the file is missing, unreadable, or of another FORMAT."""
         try:
-            with np.load(Path(path), allow_pickle=False) as saved:
+            with npz.opened(path) as saved:
                 parts = cls._restore(saved)
         except Exception:  # any unreadable cache (truncated, garbage, missing keys) means rebuild
             return None
@@ -711,11 +711,10 @@ class SearchIndex:
             "live": self._live,
             "dead": self._dead,
         }
-        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
-        arrays["ids"], arrays["ids_len"] = pack_strings(i or "" for i in self._ids)
+        arrays = {**npz.meta(meta), **npz.pack_strings("ids", (i or "" for i in self._ids))}
         arrays["ids_none"] = np.fromiter((i is None for i in self._ids), bool, len(self._ids))
-        arrays["titles"], arrays["titles_len"] = pack_strings(self._titles)
-        arrays["summaries"], arrays["summaries_len"] = pack_strings(self._summaries)
+        arrays.update(npz.pack_strings("titles", self._titles))
+        arrays.update(npz.pack_strings("summaries", self._summaries))
         # _docno is not quite derivable from _ids: a build given one id twice keeps both docnos.
         arrays["docno"] = np.fromiter(self._docno.values(), np.int64, len(self._docno))
         # Full capacity (not just len(_ids)) so _grow and nbytes() behave as before saving.
@@ -730,15 +729,15 @@ class SearchIndex:
     @classmethod
     def _restore(cls, saved: Mapping[str, np.ndarray]) -> dict[str, object] | None:
         """Attribute values from a saved file, None if it is of another format."""
-        meta = json.loads(saved["meta"].tobytes())
+        meta = npz.read_meta(saved)
         if meta.get("format") != cls.FORMAT or meta.get("scoring") != _scoring():
             return None
-        ids: list[str | None] = unpack_strings(saved["ids"], saved["ids_len"])
+        ids: list[str | None] = npz.unpack_strings(saved, "ids")
         ids_none = saved["ids_none"]  # each lookup re-reads the member: read once
         for docno in np.flatnonzero(ids_none).tolist():
             ids[docno] = None
-        titles = unpack_strings(saved["titles"], saved["titles_len"])
-        summaries = unpack_strings(saved["summaries"], saved["summaries_len"])
+        titles = npz.unpack_strings(saved, "titles")
+        summaries = npz.unpack_strings(saved, "summaries")
         alive, draft, date = saved["alive"], saved["draft"], saved["date"]
         if not (
             len(ids) == len(titles) == len(summaries) == len(ids_none)
@@ -857,6 +856,6 @@ def _keys_around(norm: str, weak: list[tuple[int, int]]) -> list[str]:
         touched.update(range(max(start - 1, 0), min(end, len(norm) - 1)))
     keys: list[str] = []
     for i in sorted(touched):
-        keys.extend(search_pinyin.title_keys(norm[i:i + 2]))
+        keys.extend(title_keys(norm[i:i + 2]))
     return keys
 

@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from .errors import Conflict, Invalid, NotFound, PreconditionFailed
+from ..errors import Conflict, Invalid, NotFound, PreconditionFailed
+from ..store.store import Store, utcnow
+from ..text import normalise, tokens
 from .markdown import excerpt
-from .store import Store, utcnow
-from .text import normalise, tokens
 
 DEFAULT_DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
 DEFAULT_CATEGORY = "健康新闻"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from .durable import atomic_write
+from .files import atomic_write
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
 SCHEMA_VERSION = 2

@@ -20,7 +20,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
-from . import search_pinyin, text
+from .. import text
+from .pinyin import title_keys
 
 
 @lru_cache(maxsize=8192)  # the same titles and summaries come back hit after hit
@@ -109,11 +110,11 @@ def _pinyin_runs(norm: str, keys: frozenset[str]) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(norm) - 1:
-        if not keys.intersection(search_pinyin.title_keys(norm[i:i + 2])):
+        if not keys.intersection(title_keys(norm[i:i + 2])):
             i += 1
             continue
         end = i + 2
-        while end < len(norm) and keys.intersection(search_pinyin.title_keys(norm[end - 1:end + 1])):
+        while end < len(norm) and keys.intersection(title_keys(norm[end - 1:end + 1])):
             end += 1
         runs.append((i, end))
         i = end - 1

@@ -20,7 +20,8 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from . import search_pinyin, text
+from .. import text
+from .pinyin import spellings
 
 SCAN = 200  # matches looked at per key list (and inside titles) before ranking
 INFIX_SCAN = 5000  # titles holding the rarest pair checked for the whole query
@@ -29,7 +30,7 @@ INFIX_MIN = 2  # one character inside titles matches too much to suggest anythin
 
 def keys_of(title: str) -> tuple[str, str, str]:
     norm = _compact(title)
-    full, initials = search_pinyin.spellings(norm)
+    full, initials = spellings(norm)
     return norm, full, initials
 
 

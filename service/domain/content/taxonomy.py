@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from .text import tokens
+from ..text import tokens
 
-TOPICS_FILE = Path(__file__).resolve().parents[2] / "seeds" / "topics.json"
+TOPICS_FILE = Path(__file__).resolve().parents[3] / "seeds" / "topics.json"
 
 TITLE_WEIGHT = 3.0
 MAX_TOPICS = 3

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from .snapshot import SCHEMA_VERSION
-from .store import Store, utcnow
+from ..store.snapshot import SCHEMA_VERSION
+from ..store.store import Store, utcnow
 
 # What the importer decides; store bookkeeping (version, timestamps, views) is not compared.
 CONTENT_FIELDS = ("title", "answer", "summary", "body", "category", "topics", "tags", "regions",

@@ -23,10 +23,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from ..errors import NotFound
+from ..store.store import Store, utcnow
+from ..text import normalise
 from .decay import DecayedScores
-from .errors import NotFound
-from .store import Store, utcnow
-from .text import normalise
 
 MIN_CHARS, MAX_CHARS = 2, 30
 _SPACES = re.compile(r"\s+")

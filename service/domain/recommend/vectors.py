@@ -27,7 +27,7 @@ from itertools import repeat
 
 import numpy as np
 
-from .text import tokens
+from ..text import tokens
 
 TOP_TERMS = 40  # terms kept per article
 K1, B = 1.2, 0.75

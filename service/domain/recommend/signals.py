@@ -14,9 +14,9 @@ from functools import lru_cache
 import numpy as np
 import rjieba
 
-from .regions import COUNTY, PROVINCE, gazetteer
-from .text import DICTIONARY, normalise
-from .topics import load_taxonomy
+from ..content.regions import COUNTY, PROVINCE, gazetteer
+from ..content.taxonomy import load_taxonomy
+from ..text import DICTIONARY, normalise
 
 MAX_REGIONS = 4  # broadest first: province, city and a couple of districts is plenty
 LEVEL_SCORE = {PROVINCE: 0.4, "city": 0.8, COUNTY: 1.0}

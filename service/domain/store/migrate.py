@@ -13,7 +13,7 @@ from types import ModuleType
 
 from .snapshot import SCHEMA_VERSION, StoreError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> dict[int, ModuleType]:

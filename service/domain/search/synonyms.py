@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import text
+from .. import text
 
-SYNONYMS = Path(__file__).resolve().parent.parent / "data" / "synonyms.txt"
+SYNONYMS = Path(__file__).resolve().parents[2] / "data" / "synonyms.txt"
 SYNONYM_WEIGHT = 0.85  # a group member the reader did not type
 ONE_WAY_WEIGHT = 0.6  # a related term (丢了 => 补办)
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .store import Store
+from ..store.store import Store
 
 SORTS = {
     "-published_at": (lambda a: (a.get("published_at") or "", a["id"]), True),

@@ -13,9 +13,11 @@ search index can be saved to one file and loaded instead of rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
+
+from ..store import npz
 
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
 DENSE_TERMS = 64  # at most this many terms get a dense row (N bytes each)
@@ -38,25 +40,6 @@ class Vocab(dict):
         return vocab
 
 
-def pack_strings(strings: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(UTF-8 bytes, lengths in characters) of the strings.
-
-    One blob decoded once and sliced loads far faster than a numpy unicode
-    array (fixed width: four bytes a character of the longest string).
-    surrogatepass keeps a lone surrogate (valid in JSON) round-tripping.
-    """
-    strings = list(strings)
-    lengths = np.fromiter(map(len, strings), np.int64, len(strings))
-    blob = "".join(strings).encode("utf-8", "surrogatepass")
-    return np.frombuffer(blob, np.uint8), lengths
-
-
-def unpack_strings(blob: np.ndarray, lengths: np.ndarray) -> list[str]:
-    joined = blob.tobytes().decode("utf-8", "surrogatepass")
-    ends = np.cumsum(lengths, dtype=np.int64).tolist()
-    if (ends[-1] if ends else 0) != len(joined) or (len(lengths) and lengths.min() < 0):
-        raise ValueError("string lengths do not match the blob")
-    return [joined[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _lists(keys: np.ndarray, lens: np.ndarray, *columns: np.ndarray) -> dict[int, tuple[list[int], ...]]:
@@ -211,11 +194,9 @@ class Postings:
     def state(self) -> dict[str, np.ndarray]:
         """Everything as flat arrays. Dense rows are left out: they follow
         from the base arrays and cost N bytes a term on disk."""
-        vocab, vocab_len = pack_strings(self.vocab)
         terms = list(self.delta)
         return {
-            "vocab": vocab,
-            "vocab_len": vocab_len,
+            **npz.pack_strings("vocab", self.vocab),
             "indptr": self.indptr,
             "docs": self.docs,
             "imps": self.imps,
@@ -229,7 +210,7 @@ class Postings:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Postings:
         postings = cls()
-        postings.vocab = Vocab.of(unpack_strings(arrays["vocab"], arrays["vocab_len"]))
+        postings.vocab = Vocab.of(npz.unpack_strings(arrays, "vocab"))
         postings.indptr = arrays["indptr"].astype(np.int64, copy=False)
         postings.docs = arrays["docs"].astype(np.int32, copy=False)
         postings.imps = arrays["imps"].astype(np.uint8, copy=False)
@@ -344,10 +325,8 @@ class Facet:
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything but the caches, as flat arrays (names are the vocab in id order)."""
-        names, names_len = pack_strings(self.names)
         return {
-            "names": names,
-            "names_len": names_len,
+            **npz.pack_strings("names", self.names),
             "docs": self.docs,
             "vals": self.vals,
             "delta_docs": np.asarray(self.delta_docs, np.int32),
@@ -357,7 +336,7 @@ class Facet:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Facet:
         facet = cls()
-        facet.names = unpack_strings(arrays["names"], arrays["names_len"])
+        facet.names = npz.unpack_strings(arrays, "names")
         facet.vocab = Vocab.of(facet.names)
         facet.docs = arrays["docs"].astype(np.int32, copy=False)
         facet.vals = arrays["vals"].astype(np.int32, copy=False)

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from ..text import normalise
 from .regions import find_regions
-from .text import normalise
-from .topics import assign_topics
+from .taxonomy import assign_topics
 
 RELATED = "相关推荐"
 HOT_SEARCHES = "大家都在搜"

@@ -35,8 +35,6 @@ its own. save()/load() keep the kept part in one .npz beside the data.
 from __future__ import annotations
 
 import bisect
-import io
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -44,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .durable import atomic_write
-from .recommend_signals import MAX_REGIONS, Signals, explains, reasons
-from .recommend_vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, term_arrays, weigh
-from .search_index import SearchIndex
+from ..search.index import SearchIndex
+from ..store import npz
+from .signals import MAX_REGIONS, Signals, explains, reasons
+from .vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, term_arrays, weigh
 
 LIMIT = 20
 QUERY_TERMS = 12  # anchor terms used to probe the index
@@ -427,10 +425,9 @@ class Related:
         with end offsets, dicts of arrays flattened with end offsets, scalars
         in a JSON blob ("meta"). The derived part is made again at load.
         """
-        buffer = io.BytesIO()
-        with self._lock:  # savez copies: the lock is not held for the disk write
-            np.savez(buffer, **self._saved_arrays())
-        atomic_write(path, buffer.getvalue())
+        with self._lock:  # the arrays are copied out: the lock is not held for the disk write
+            arrays = {k: np.array(v) for k, v in self._saved_arrays().items()}
+        npz.save(path, arrays)
 
     def _saved_arrays(self) -> dict[str, np.ndarray]:
         n, terms, sig = len(self.ids), len(self.vocab.terms), self.signals
@@ -442,11 +439,11 @@ class Related:
             "changes_since_build": self.changes_since_build, "topic_bit": sig.topic_bit,
         }
         return {
-            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            **_pack_strings("ids", self.ids),
-            **_pack_strings("terms", self.vocab.terms),
-            **_pack_strings("region_names", sig.region_names),
-            **_pack_strings("curated_ids", [t for r in curated_rows for t in self.curated[r]]),
+            **npz.meta(meta),
+            **npz.pack_strings("ids", self.ids),
+            **npz.pack_strings("terms", self.vocab.terms),
+            **npz.pack_strings("region_names", sig.region_names),
+            **npz.pack_strings("curated_ids", [t for r in curated_rows for t in self.curated[r]]),
             "curated_rows": np.asarray(curated_rows, dtype=np.int64),
             "curated_counts": np.asarray([len(self.curated[r]) for r in curated_rows], dtype=np.int64),
             "df": self.vocab.df[:terms],
@@ -481,7 +478,7 @@ class Related:
         names the file after the snapshot it was built from."""
         related = cls(articles, topic_names, limit, reference_day, search)
         try:
-            with np.load(path, allow_pickle=False) as saved:
+            with npz.opened(path) as saved:
                 if not related._restore(saved):
                     return None
         except Exception as exc:  # noqa: BLE001 - a bad cache file costs a rebuild, never a failed start
@@ -497,52 +494,52 @@ class Related:
         Shapes, dtypes and index ranges are checked, so a file that reads
         but does not fit raises here rather than at some later lookup.
         """
-        meta = json.loads(_array(saved, "meta", np.uint8).tobytes().decode())
+        meta = npz.read_meta(saved)
         if meta["format"] != self.FORMAT or meta["limit"] != self.limit:
             return False
         n, terms = int(meta["rows"]), int(meta["terms"])
         self._reset(n)
-        self.ids = _unpack_strings(saved, "ids", n)
+        self.ids = npz.unpack_strings(saved, "ids", n)
         self.row_of = {aid: i for i, aid in enumerate(self.ids)}
-        _check(len(self.row_of) == n)
+        npz.check(len(self.row_of) == n)
         self._rank_ids()
 
         vocab = self.vocab
-        vocab.terms = _unpack_strings(saved, "terms", terms)
+        vocab.terms = npz.unpack_strings(saved, "terms", terms)
         vocab.ids = {term: i for i, term in enumerate(vocab.terms)}
-        vocab.df = _grown(_array(saved, "df", np.int32, (terms,)), 1024)
-        vocab.length = _grown(_array(saved, "term_length", np.int8, (terms,)), 1024)
+        vocab.df = _grown(npz.array(saved, "df", np.int32, (terms,)), 1024)
+        vocab.length = _grown(npz.array(saved, "term_length", np.int8, (terms,)), 1024)
         vocab.docs, self.total_len = int(meta["docs"]), float(meta["total_len"])
         vocab.avg_len = max(1.0, self.total_len / max(vocab.docs, 1))
 
         raw = self.raw
-        lengths = _array(saved, "raw_length", np.int32, (n,))
-        _check((lengths >= 0).all())
-        raw.terms = _check_range(_array(saved, "raw_terms", np.int32), terms)
-        raw.weights = _array(saved, "raw_tf", np.float32, raw.terms.shape)
-        raw.flags = _array(saved, "raw_title", np.bool_, raw.terms.shape)
-        _check(int(lengths.sum()) == len(raw.terms))
+        lengths = npz.array(saved, "raw_length", np.int32, (n,))
+        npz.check((lengths >= 0).all())
+        raw.terms = npz.in_range(npz.array(saved, "raw_terms", np.int32), terms)
+        raw.weights = npz.array(saved, "raw_tf", np.float32, raw.terms.shape)
+        raw.flags = npz.array(saved, "raw_title", np.bool_, raw.terms.shape)
+        npz.check(int(lengths.sum()) == len(raw.terms))
         raw.length[:n] = lengths
         raw.start[:n] = np.cumsum(lengths) - lengths
-        raw.size[:n] = _array(saved, "raw_size", np.float64, (n,))
+        raw.size[:n] = npz.array(saved, "raw_size", np.float64, (n,))
         raw.used = len(raw.terms)
-        self.counted[:n] = _array(saved, "counted", np.bool_, (n,))
+        self.counted[:n] = npz.array(saved, "counted", np.bool_, (n,))
 
         sig = self.signals
         sig.topic_bit = {str(slug): int(bit) for slug, bit in meta["topic_bit"].items()}
-        _check(all(0 <= bit < 64 for bit in sig.topic_bit.values()))
-        sig.region_names = _unpack_strings(saved, "region_names")
+        npz.check(all(0 <= bit < 64 for bit in sig.topic_bit.values()))
+        sig.region_names = npz.unpack_strings(saved, "region_names")
         sig.region_id = {name: i for i, name in enumerate(sig.region_names)}
-        sig.region_score = _grown(_array(saved, "region_score", np.float32, (len(sig.region_names),)), 64)
-        sig.topics[:n] = _array(saved, "topics", np.uint64, (n,))
-        sig.regions[:n] = _array(saved, "regions", np.int32, (n, MAX_REGIONS))
-        sig.day[:n] = _array(saved, "day", np.float32, (n,))
-        _check_range(sig.regions[:n], len(sig.region_names), -1)
-        self.eligible[:n] = _array(saved, "eligible", np.bool_, (n,))
+        sig.region_score = _grown(npz.array(saved, "region_score", np.float32, (len(sig.region_names),)), 64)
+        sig.topics[:n] = npz.array(saved, "topics", np.uint64, (n,))
+        sig.regions[:n] = npz.array(saved, "regions", np.int32, (n, MAX_REGIONS))
+        sig.day[:n] = npz.array(saved, "day", np.float32, (n,))
+        npz.in_range(sig.regions[:n], len(sig.region_names), -1)
+        self.eligible[:n] = npz.array(saved, "eligible", np.bool_, (n,))
 
-        curated_rows = _check_range(_array(saved, "curated_rows", np.int64), n)
-        counts = _array(saved, "curated_counts", np.int64, curated_rows.shape)
-        targets = _unpack_strings(saved, "curated_ids", int(counts.sum()))
+        curated_rows = npz.in_range(npz.array(saved, "curated_rows", np.int64), n)
+        counts = npz.array(saved, "curated_counts", np.int64, curated_rows.shape)
+        targets = npz.unpack_strings(saved, "curated_ids", int(counts.sum()))
         at = 0
         for row, count in zip(curated_rows.tolist(), counts.tolist(), strict=True):
             self.curated[row] = tuple(targets[at:at + count])
@@ -568,22 +565,7 @@ class Related:
 # -- the saved file's pieces ---------------------------------------------------
 
 
-def _check(ok) -> None:
-    if not ok:
-        raise ValueError("saved related lists are inconsistent")
 
-
-def _check_range(values: np.ndarray, end: int, start: int = 0) -> np.ndarray:
-    _check(not len(values) or (int(values.min()) >= start and int(values.max()) < end))
-    return values
-
-
-def _array(saved, key: str, dtype, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """One stored array, of exactly this dtype (and shape): a file that differs is not ours."""
-    value = saved[key]
-    _check(value.dtype == np.dtype(dtype) and (shape is None or value.shape == shape))
-    _check(shape is not None or value.ndim == 1)
-    return value
 
 
 def _grown(values: np.ndarray, minimum: int) -> np.ndarray:
@@ -593,38 +575,4 @@ def _grown(values: np.ndarray, minimum: int) -> np.ndarray:
     return out
 
 
-def _pack_strings(name: str, strings: list[str]) -> dict[str, np.ndarray]:
-    text = "".join(strings)
-    ends = np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))
-    blob = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    return {f"{name}_utf8": blob, f"{name}_ends": ends}
 
-
-def _unpack_strings(saved, name: str, count: int | None = None) -> list[str]:
-    text = _array(saved, f"{name}_utf8", np.uint8).tobytes().decode("utf-8", "surrogatepass")
-    ends = _array(saved, f"{name}_ends", np.int64, None if count is None else (count,))
-    _check((ends[-1] if len(ends) else 0) == len(text) and (np.diff(ends, prepend=0) >= 0).all())
-    bounds = [0, *ends.tolist()]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def _pack_groups(name: str, groups: Mapping, dtype) -> dict[str, np.ndarray]:
-    """int -> list or array, as keys, end offsets and one flat array (insertion order kept)."""
-    parts = [np.asarray(v, dtype=dtype) for v in groups.values()]
-    sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    return {
-        f"{name}_keys": np.fromiter(groups, dtype=np.int64, count=len(groups)),
-        f"{name}_ends": np.cumsum(sizes),
-        f"{name}_values": np.concatenate(parts) if parts else np.zeros(0, dtype=dtype),
-    }
-
-
-def _unpack_groups(saved, name: str, dtype, key_end: int, value_end: int | None = None) -> dict[int, np.ndarray]:
-    keys = _check_range(_array(saved, f"{name}_keys", np.int64), key_end)
-    ends = _array(saved, f"{name}_ends", np.int64, keys.shape)
-    values = _array(saved, f"{name}_values", dtype)
-    if value_end is not None:
-        _check_range(values, value_end)
-    _check((ends[-1] if len(ends) else 0) == len(values) and (np.diff(ends, prepend=0) >= 0).all())
-    parts = np.split(values, ends[:-1]) if len(keys) else []  # split() of nothing is one empty part
-    return dict(zip(keys.tolist(), parts, strict=True))

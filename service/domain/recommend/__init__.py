@@ -1,0 +1,1 @@
+"""What to read next: 相关推荐 (related lists) and for-you recommendations."""

@@ -1,0 +1,2 @@
+"""Finding articles: the inverted index, query planning and scoring, pinyin, synonyms,
+suggestions and highlighting."""

@@ -1,0 +1,2 @@
+"""The store of record: records in memory, the journal every write goes through, the snapshot it
+is folded into, migrations, seeding, and the derived indexes saved beside a snapshot."""
