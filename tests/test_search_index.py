@@ -149,6 +149,24 @@ def test_repeated_searches_are_remembered_until_the_index_changes(small):
     assert "d7" not in _ids(small.search("医保"))
 
 
+def test_on_change_is_upsert_and_remove():
+    docs = [_article(1, "佛山医保报销"), _article(2, "广州医保卡提现"), _article(3, "新生儿参保")]
+    direct, listening = SearchIndex(), SearchIndex()
+    direct.build(docs)
+    listening.build(docs)
+    edited = _article(2, "广州医保卡密码")
+    direct.upsert(edited)
+    direct.remove("d1")
+    listening.on_change("articles", "d2", docs[1], edited)
+    listening.on_change("articles", "d1", docs[0], None)
+    listening.on_change("topics", "d3", None, None)  # other kinds are not articles: ignored
+    listening.on_change("tags", "d3", {"id": "d3"}, {"id": "d3", "title": "不是文章"})
+    assert len(listening) == len(direct) == 2 and "d1" not in listening and "d3" in listening
+    for query in ["医保", "密码", "提现", "参保", "yibao"]:
+        assert listening.search(query) == direct.search(query), query
+    assert listening.suggest("广州") == direct.suggest("广州")
+
+
 def test_many_updates_match_a_fresh_build(monkeypatch):
     monkeypatch.setattr(search_index, "DELTA_DOCS", 7)  # exercise delta merges
     titles = ["佛山医保报销", "广州医保卡提现", "新生儿参保", "异地就医备案", "起付标准", "生育津贴"]

@@ -166,6 +166,15 @@ class SearchIndex:
         self._changed()
         self._maintain()
 
+    def on_change(self, kind: str, key: str, old: dict | None, new: dict | None) -> None:
+        """Store listener (as Related.on_change): an article written is upserted, one deleted removed."""
+        if kind != "articles":
+            return
+        if new is None:
+            self.remove(key)
+        else:
+            self.upsert(new)
+
     def _changed(self) -> None:
         """Forget what depends on the set of live documents."""
         self._answers.clear()
