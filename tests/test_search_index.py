@@ -8,6 +8,7 @@ from opencc import OpenCC
 
 from bench import search_eval
 from service.domain import text
+from service.domain.search import building, scoring
 from service.domain.search import index as search_index
 from service.domain.search.index import SearchIndex
 
@@ -148,6 +149,24 @@ def test_repeated_searches_are_remembered_until_the_index_changes(small):
     assert "d7" not in _ids(small.search("医保"))
 
 
+def test_on_change_is_upsert_and_remove():
+    docs = [_article(1, "佛山医保报销"), _article(2, "广州医保卡提现"), _article(3, "新生儿参保")]
+    direct, listening = SearchIndex(), SearchIndex()
+    direct.build(docs)
+    listening.build(docs)
+    edited = _article(2, "广州医保卡密码")
+    direct.upsert(edited)
+    direct.remove("d1")
+    listening.on_change("articles", "d2", docs[1], edited)
+    listening.on_change("articles", "d1", docs[0], None)
+    listening.on_change("topics", "d3", None, None)  # other kinds are not articles: ignored
+    listening.on_change("tags", "d3", {"id": "d3"}, {"id": "d3", "title": "不是文章"})
+    assert len(listening) == len(direct) == 2 and "d1" not in listening and "d3" in listening
+    for query in ["医保", "密码", "提现", "参保", "yibao"]:
+        assert listening.search(query) == direct.search(query), query
+    assert listening.suggest("广州") == direct.suggest("广州")
+
+
 def test_many_updates_match_a_fresh_build(monkeypatch):
     monkeypatch.setattr(search_index, "DELTA_DOCS", 7)  # exercise delta merges
     titles = ["佛山医保报销", "广州医保卡提现", "新生儿参保", "异地就医备案", "起付标准", "生育津贴"]
@@ -168,7 +187,7 @@ def test_many_updates_match_a_fresh_build(monkeypatch):
 
 
 def test_parallel_build_matches_serial(monkeypatch):
-    monkeypatch.setattr(search_index, "BATCH", 4)
+    monkeypatch.setattr(building, "BATCH", 4)
     docs = [_article(i, f"{t}{i}") for i, t in enumerate(["医保报销", "新生儿参保", "异地就医"] * 5)]
     docs.append(_article(99, "", summary="", body=""))  # nothing to index
     serial, parallel = SearchIndex(), SearchIndex()
@@ -277,7 +296,7 @@ def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
     # Pending deltas, a removed docno and a draft all have to survive the file.
     original.upsert(_article(900, "医保卡丢了怎么补办", topics=["insurance-card"], regions=["广州"]))
     original.upsert(_article(901, "医保草稿", status="draft", regions=["广州"]))
-    original.remove(next(iter(original._docno)))
+    original.remove(next(iter(original.docs.docno)))
     assert original.postings.delta
     original.save(tmp_path / "search.npz")
     loaded = SearchIndex.load(tmp_path / "search.npz", synonyms=original.synonyms)
@@ -289,7 +308,7 @@ def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
         for n in range(903, 910):
             index.upsert(_article(n, f"异地就医备案第{n}号"))
         index.remove("d905")
-        index.remove(next(iter(index._docno)))
+        index.remove(next(iter(index.docs.docno)))
     assert "d902" in _ids(loaded.search("医保卡激活"))
     assert "d905" not in _ids(loaded.search("异地就医备案", limit=100)) and "d905" not in loaded
     assert "d900" not in _ids(loaded.search("补办"))
@@ -303,7 +322,8 @@ def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
 def test_loaded_arrays_can_be_updated_in_place(small, tmp_path):
     small.save(tmp_path / "search.npz")
     loaded = SearchIndex.load(tmp_path / "search.npz")
-    assert loaded._alive.flags.writeable and loaded._draft.flags.writeable and loaded._date.flags.writeable
+    docs = loaded.docs
+    assert docs.alive.flags.writeable and docs.draft.flags.writeable and docs.date.flags.writeable
     loaded.remove("d1")
     assert "d1" not in _ids(loaded.search("佛山医保"))
     assert _ids(SearchIndex.load(tmp_path / "search.npz").search("佛山医保"))[0] == "d1"  # file untouched
@@ -334,7 +354,7 @@ def test_bad_files_load_as_none(small, tmp_path, monkeypatch):
 
 def test_changed_scoring_constants_make_a_file_stale(small, tmp_path, monkeypatch):
     small.save(tmp_path / "search.npz")
-    monkeypatch.setattr(search_index, "K1", search_index.K1 + 0.1)
+    monkeypatch.setattr(scoring, "K1", scoring.K1 + 0.1)
     assert SearchIndex.load(tmp_path / "search.npz") is None
 
 
