@@ -32,7 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # such as `db upgrade` must see the store before anything touches it.
     services = Services(app.config)
     app.extensions["service"] = services
-    services.store.subscribe(forget_deleted(services))
+    services.on_change(forget_deleted(services))
 
     # One hook each way, in this order: every request pays for each hook.
     @app.before_request
