@@ -45,7 +45,7 @@ import numpy as np
 from ..search.index import SearchIndex
 from ..store import npz
 from .signals import MAX_REGIONS, Signals, explains, reasons
-from .vectors import TOP_TERMS, RowStore, Vocabulary, article_terms, term_arrays, weigh
+from .vectors import RowStore, Vocabulary, article_terms, term_arrays, weigh
 
 LIMIT = 20
 QUERY_TERMS = 12  # anchor terms used to probe the index
@@ -557,22 +557,9 @@ class Related:
         vectors = sum(t.nbytes + w.nbytes for t, w in self._vectors.values())
         return self.raw.nbytes() + vectors + sum(a.nbytes for a in arrays)
 
-    def stats(self) -> dict:
-        return {"articles": len(self.ids), "terms": len(self.vocab.terms), "array_bytes": self.nbytes(),
-                "changes_since_build": self.changes_since_build, "top_terms": TOP_TERMS}
-
-
-# -- the saved file's pieces ---------------------------------------------------
-
-
-
-
 
 def _grown(values: np.ndarray, minimum: int) -> np.ndarray:
     """values in an array of at least `minimum` (zero-filled): growth by doubling needs a non-empty array."""
     out = np.zeros(max(len(values), minimum), dtype=values.dtype)
     out[: len(values)] = values
     return out
-
-
-
