@@ -9,8 +9,8 @@ import pytest
 
 from bench.related_eval import compare, load_judgements, seed_articles
 from service.domain.content.taxonomy import load_taxonomy
+from service.domain.recommend.explain import explains
 from service.domain.recommend.related import Related
-from service.domain.recommend.signals import explains
 
 
 @pytest.fixture(scope="module")

@@ -44,19 +44,13 @@ import numpy as np
 
 from ..search.index import SearchIndex
 from ..store import npz
-from .signals import MAX_REGIONS, Signals, explains, reasons
+from . import explain, ranking
+from .signals import MAX_REGIONS, Signals
 from .vectors import RowStore, Vocabulary, article_terms, term_arrays, weigh
 
 LIMIT = 20
 QUERY_TERMS = 12  # anchor terms used to probe the index
 POOL = 120  # candidates scored exactly
-MMR_POOL = 40
-MMR_THRESHOLD, MMR_PENALTY = 0.45, 0.8
-W_CONTENT, W_TOPIC, W_REGION, W_CURATED, W_RECENCY = 0.62, 0.14, 0.10, 0.08, 0.06
-CURATED_FULL_AT = 0.15
-MIN_SCORE = 0.04
-KEYWORD_MAX_SHARE = 0.25  # a word in a quarter of all articles explains nothing
-KEYWORD_MIN_CONTRIBUTION = 0.005  # below this a shared word is incidental, not what both are about
 CACHE_SIZE = 20_000  # finished card lists (with reasons) kept for repeat lookups
 TEXT_FIELDS = ("title", "answer", "summary", "body")
 # What ranks: the text, the signals, and what the search index scores candidates on (tags, category).
@@ -237,10 +231,6 @@ class Related:
 
     # -- ranking -------------------------------------------------------------
 
-    def _by_score(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Positions of rows, best score first, equal scores in id order."""
-        return np.lexsort((self.id_rank[rows], -scores))
-
     def _candidates(self, row: int) -> np.ndarray:
         """The POOL articles whose text best matches the anchor's heaviest words, and its curated links."""
         tids, weights = self._vector(row)
@@ -260,22 +250,7 @@ class Related:
         return np.array(sorted(out), dtype=np.int32)
 
     def _cosines(self, row: int, cands: np.ndarray) -> np.ndarray:
-        tids, weights = self._vector(row)
-        dense = self._scratch()
-        dense[tids] = weights
-        terms, others, lens = self._weighed(cands)
-        prods = dense[terms] * others
-        dense[tids] = 0.0
-        owner = np.repeat(np.arange(len(cands)), lens)
-        return np.bincount(owner, weights=prods, minlength=len(cands)).astype(np.float32)
-
-    def _pairwise(self, cands: np.ndarray) -> np.ndarray:
-        """Cosines among a few candidates, for MMR (float64, rounded: the sum order follows term ids)."""
-        terms, weights, lens = self._weighed(cands)
-        local, col = np.unique(terms, return_inverse=True)
-        dense = np.zeros((len(cands), len(local)), dtype=np.float64)
-        dense[np.repeat(np.arange(len(cands)), lens), col] = weights
-        return np.round(dense @ dense.T, 9)
+        return ranking.cosines(self._vector(row), self._weighed(cands), self._scratch())
 
     def _rank(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """One article's list: (rows, scores), best first."""
@@ -283,39 +258,19 @@ class Related:
         if len(cands) == 0:
             return cands, np.zeros(0, dtype=np.float32)
         cos = self._cosines(row, cands)
-        # A curated link counts in full only when the texts agree (cosine >= CURATED_FULL_AT):
-        # the scraped lists hold unrelated pages, and those must not outrank real matches.
-        curated = np.isin(cands, self._curated_rows(row)) * (0.3 + 0.7 * np.minimum(cos / CURATED_FULL_AT, 1.0))
-        score = (
-            W_CONTENT * cos
-            + W_TOPIC * self.signals.topic_overlap(row, cands)
-            + W_REGION * self.signals.region_match(row, cands)
-            + W_CURATED * curated
-            + W_RECENCY * self.signals.recency(cands, self._reference_day())
+        score = ranking.scores(
+            cos,
+            self.signals.topic_overlap(row, cands),
+            self.signals.region_match(row, cands),
+            np.isin(cands, self._curated_rows(row)),
+            self.signals.recency(cands, self._reference_day()),
         )
-        keep = score >= MIN_SCORE
+        keep = score >= ranking.MIN_SCORE
         pool, pool_score = cands[keep], score[keep]
-        top = self._by_score(pool, pool_score)[:MMR_POOL]
+        top = ranking.by_score(pool_score, self.id_rank[pool])[: ranking.MMR_POOL]
         pool, pool_score = pool[top], pool_score[top]
-        chosen = self._mmr(pool, pool_score)
+        chosen = ranking.mmr(pool_score, ranking.pairwise(*self._weighed(pool)), self.limit)
         return pool[chosen], pool_score[chosen].astype(np.float32)
-
-    def _mmr(self, pool: np.ndarray, score: np.ndarray) -> list[int]:
-        if len(pool) <= 1:
-            return list(range(len(pool)))
-        penalty = MMR_PENALTY * np.maximum(self._pairwise(pool) - MMR_THRESHOLD, 0.0)
-        np.fill_diagonal(penalty, 0.0)
-        if not penalty.any():  # nothing near-duplicate: the score order stands
-            return list(range(min(self.limit, len(pool))))
-        closest = np.zeros(len(pool), dtype=np.float64)
-        adjusted = score.astype(np.float64)
-        chosen = []
-        for _ in range(min(self.limit, len(pool))):
-            pick = int(np.argmax(adjusted - closest))  # the first of equals: pool is in id order among ties
-            chosen.append(pick)
-            adjusted[pick] = -np.inf
-            np.maximum(closest, penalty[pick], out=closest)
-        return chosen
 
     # -- looking up ----------------------------------------------------------
 
@@ -338,48 +293,10 @@ class Related:
         rows, scores = self._rank(row)
         if not len(rows):
             return []
-        anchor = records[self.ids[row]]
-        names = self._topic_names()
-        curated = set(self._curated_rows(row).tolist())
-        words = self._keywords(row, rows)
-        out = []
-        for other, score, shared in zip(rows.tolist(), scores.tolist(), words, strict=True):
-            record = records.get(self.ids[other])
-            if record is not None:
-                why = reasons(anchor, record, shared, names, other in curated)
-                out.append({"id": record["id"], "score": round(float(score), 4), "reasons": why})
-        return out
-
-    def _keywords(self, row: int, others: np.ndarray, n: int = 2) -> list[list[str]]:
-        """For each other article, the shared words that contribute most to its similarity.
-
-        One vectorised pass for the whole list: a word must be two characters or
-        more, in at most KEYWORD_MAX_SHARE of all articles, contribute at least
-        KEYWORD_MIN_CONTRIBUTION, and be a domain term or a noun (explains).
-        """
-        tids, weights = self._vector(row)
-        dense = self._scratch()
-        dense[tids] = weights
-        terms, theirs, lens = self._weighed(others)
-        contribution = dense[terms] * theirs
-        dense[tids] = 0.0
-        owner = np.repeat(np.arange(len(others)), lens)
-        vocab = self.vocab
-        ok = (
-            (contribution >= KEYWORD_MIN_CONTRIBUTION)
-            & (vocab.length[terms] >= 2)
-            & (vocab.df[terms] <= KEYWORD_MAX_SHARE * max(vocab.docs, 1))
-        )
-        owner, terms, contribution = owner[ok], terms[ok], contribution[ok]
-        named = np.fromiter((explains(vocab.terms[t]) for t in terms.tolist()), dtype=bool, count=len(terms))
-        owner, terms, contribution = owner[named], terms[named], contribution[named]
-        order = np.lexsort((-contribution, owner))
-        owner, terms = owner[order], terms[order]
-        rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left")
-        out: list[list[str]] = [[] for _ in range(len(others))]
-        for o, t in zip(owner[rank < n].tolist(), terms[rank < n].tolist(), strict=True):
-            out[o].append(vocab.terms[t])
-        return out
+        words = explain.keywords(self._vector(row), self._weighed(rows), self.vocab, self._scratch())
+        others = [records.get(self.ids[other]) for other in rows.tolist()]
+        curated = np.isin(rows, self._curated_rows(row)).tolist()
+        return explain.cards(records[self.ids[row]], others, scores, words, curated, self._topic_names())
 
     def _scratch(self) -> np.ndarray:
         """A zeroed dense vector over the vocabulary; callers zero what they set."""
