@@ -35,8 +35,8 @@ def _recall(related: Related, anchors: list[int]) -> tuple[float, float]:
     content top-20 the candidate index proposes, and the mean cosine of the best 20 it
     proposes over the exact top-20's (the synthetic corpus is templated, so many articles
     tie and the first figure understates what readers would notice)."""
-    related.related(related.ids[anchors[0]])  # derive what the last change left stale
-    every = np.nonzero(related.eligible[: len(related.ids)])[0].astype(np.int32)
+    related.related(related.index.ids[anchors[0]])  # derive what the last change left stale
+    every = np.nonzero(related.index.eligible[: len(related.index.ids)])[0].astype(np.int32)
     found = total = 0
     ratios = []
     for row in anchors:

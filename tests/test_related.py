@@ -9,8 +9,8 @@ import pytest
 
 from bench.related_eval import compare, load_judgements, seed_articles
 from service.domain.content.taxonomy import load_taxonomy
+from service.domain.recommend.explain import explains
 from service.domain.recommend.related import Related
-from service.domain.recommend.signals import explains
 
 
 @pytest.fixture(scope="module")
@@ -220,19 +220,20 @@ def test_a_curated_link_to_a_later_article_counts_once_it_exists(articles, names
 
 def _state(related):
     """Everything kept, in comparable form."""
-    used, terms = len(related.ids), len(related.vocab.terms)
-    raw = [tuple(a.tolist() for a in related.raw.row(r)) for r in range(used)]
-    sig = related.signals
+    index = related.index
+    used, terms = len(index.ids), len(index.vocab.terms)
+    raw = [tuple(a.tolist() for a in index.raw.row(r)) for r in range(used)]
+    sig = index.signals
     return {
-        "ids": related.ids, "row_of": related.row_of, "terms": related.vocab.terms, "term_ids": related.vocab.ids,
-        "df": related.vocab.df[:terms].tolist(), "length": related.vocab.length[:terms].tolist(),
-        "docs": related.vocab.docs, "avg_len": related.vocab.avg_len, "raw": raw,
-        "raw_size": related.raw.size[:used].tolist(), "id_rank": related.id_rank[:used].tolist(),
+        "ids": index.ids, "row_of": index.row_of, "terms": index.vocab.terms, "term_ids": index.vocab.ids,
+        "df": index.vocab.df[:terms].tolist(), "length": index.vocab.length[:terms].tolist(),
+        "docs": index.vocab.docs, "avg_len": index.vocab.avg_len, "raw": raw,
+        "raw_size": index.raw.size[:used].tolist(), "id_rank": index.id_rank[:used].tolist(),
         "topic_bit": sig.topic_bit, "region_names": sig.region_names, "region_id": sig.region_id,
         "region_score": sig.region_score[: len(sig.region_names)].tolist(), "topics": sig.topics[:used].tolist(),
         "regions": sig.regions[:used].tolist(), "day": sig.day[:used].tolist(),
-        "eligible": related.eligible[:used].tolist(), "counted": related.counted[:used].tolist(),
-        "curated": related.curated, "linked_from": related.linked_from,
+        "eligible": index.eligible[:used].tolist(), "counted": index.counted[:used].tolist(),
+        "curated": index.curated, "linked_from": index.linked_from,
         "changes_since_build": related.changes_since_build, "limit": related.limit,
     }
 
@@ -257,9 +258,10 @@ def test_save_load_round_trips_everything(saved, names):
     assert loaded.changes_since_build == 1
     assert _state(loaded) == _state(related)
     assert loaded._cache == {}
-    for array in (loaded.eligible, loaded.counted, loaded.vocab.df, loaded.raw.terms, loaded.raw.weights,
-                  loaded.raw.flags, loaded.raw.start, loaded.raw.length, loaded.signals.topics,
-                  loaded.signals.regions, loaded.signals.day):
+    index = loaded.index
+    for array in (index.eligible, index.counted, index.vocab.df, index.raw.terms, index.raw.weights,
+                  index.raw.flags, index.raw.start, index.raw.length, index.signals.topics,
+                  index.signals.regions, index.signals.day):
         assert array.flags.writeable
 
 

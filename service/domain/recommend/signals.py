@@ -1,5 +1,4 @@
-"""The non-text signals of 相关推荐 (topics, places, dates) as numpy columns,
-and the plain-Chinese reasons shown next to each card.
+"""The non-text signals of 相关推荐 (topics, places, dates) as numpy columns.
 
 Why columns: ranking one article's ~150 candidates must cost microseconds,
 so topic sets become 64-bit masks (overlap is a popcount) and places become
@@ -12,11 +11,8 @@ from datetime import date
 from functools import lru_cache
 
 import numpy as np
-import rjieba
 
 from ..content.regions import COUNTY, PROVINCE, gazetteer
-from ..content.taxonomy import load_taxonomy
-from ..text import DICTIONARY, normalise
 
 MAX_REGIONS = 4  # broadest first: province, city and a couple of districts is plenty
 LEVEL_SCORE = {PROVINCE: 0.4, "city": 0.8, COUNTY: 1.0}
@@ -28,38 +24,6 @@ RECENCY_DAYS = 365.0
 def region_level(name: str) -> str:
     places = gazetteer().by_canonical.get(name)
     return min((p.level for p in places), key=lambda lv: -LEVEL_SCORE.get(lv, 0.8)) if places else "city"
-
-
-# Part-of-speech tags of words that say what a page is about: nouns, names, places, verbal nouns,
-# Latin words and abbreviations (社保, 医保 are tagged j).
-NOUN_TAGS = frozenset({"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "vn", "eng", "j"})
-SYNONYMS = DICTIONARY.with_name("synonyms.txt")
-
-
-@lru_cache(maxsize=1)
-def _domain_terms() -> frozenset[str]:
-    """The words the service itself treats as subjects: the segmentation dictionary, the synonym
-    groups, the curated topics' names and keywords (提现, 报销, 清零 are verbs, and still subjects)."""
-    words = set()
-    for line in DICTIONARY.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            words.add(line.split()[0])
-    for line in SYNONYMS.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            words.update(w for w in line.replace("=>", " ").split())
-    for topic in load_taxonomy():
-        words.update([topic["name"], *topic.get("keywords", ())])
-    return frozenset(normalise(w) for w in words)
-
-
-@lru_cache(maxsize=65536)
-def explains(word: str) -> bool:
-    """Whether a shared word may be named in a reason: a domain term, or a noun. Words about how a
-    text is written (采用, 需求, 确保, 重要, 而异, 甚至) would tell a reader nothing."""
-    if word in _domain_terms():
-        return True
-    tags = rjieba.tag(word)
-    return len(tags) == 1 and tags[0][1] in NOUN_TAGS
 
 
 def day_number(published_at: str | None) -> float:
@@ -134,28 +98,3 @@ class Signals:
     def recency(self, rows: np.ndarray, reference_day: float) -> np.ndarray:
         age = np.maximum(reference_day - self.day[rows], 0.0)
         return (1.0 / (1.0 + age / RECENCY_DAYS)).astype(np.float32)
-
-
-def shared_place(a: dict, b: dict) -> str | None:
-    """The most specific place both articles are about."""
-    theirs = set((b.get("regions") or ())[:MAX_REGIONS])
-    shared = [n for n in (a.get("regions") or ())[:MAX_REGIONS] if n in theirs]
-    return max(shared, key=lambda n: LEVEL_SCORE.get(region_level(n), 0.8), default=None)
-
-
-def reasons(anchor: dict, other: dict, keywords: list[str], topic_names: dict, curated: bool) -> list[str]:
-    """Why `other` is recommended under `anchor`, in words a reader understands."""
-    out = []
-    theirs = set(other.get("topics") or ())
-    shared = [t for t in anchor.get("topics") or () if t in theirs]
-    if shared:
-        out.append(f"同属「{topic_names.get(shared[0], shared[0])}」")
-    place = shared_place(anchor, other)
-    keywords = [k for k in keywords if k != place]  # the place gets its own reason
-    if keywords:
-        out.append("都在讲 " + " / ".join(keywords))
-    if place:
-        out.append(f"同样关于{place}")
-    if curated:
-        out.append("原页面的相关推荐")
-    return out or ["内容相近"]

@@ -10,7 +10,8 @@ The weights depend on corpus statistics (document frequencies, the average
 length), which every change moves a little. So the raw term counts of each
 article are kept too, and the weighted vectors are made from them in one
 vectorised pass with the statistics as they are now (weigh): the vectors
-are always exactly what a build from scratch would make.
+are always exactly what a build from scratch would make. WeighedVectors keeps
+them until the statistics move.
 
 Weighting: BM25 saturation over body, answer and (half-weighted, since it
 repeats the body's opening) summary, plus a flat bonus for every word in the
@@ -222,3 +223,55 @@ class RowStore:
     def nbytes(self) -> int:
         arrays = (self.start, self.length, self.size, self.terms, self.weights, self.flags)
         return sum(a.nbytes for a in arrays)
+
+
+class WeighedVectors:
+    """The rows' weighed vectors, made on first use and kept until the statistics move.
+
+    A bounded memo of weigh(): past `kept` vectors it starts again with just
+    the rows asked for. Whoever changes the raw rows or the vocabulary calls
+    clear(). Also holds the scratch dense vector the dot products use.
+    """
+
+    def __init__(self, raw: RowStore, vocab: Vocabulary, kept: int):
+        self.raw, self.vocab, self.kept = raw, vocab, kept
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (term ids, weights)
+        self._dense = np.zeros(1024, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, weights, entries per row) of these rows' vectors, in rows' order."""
+        wanted = list(dict.fromkeys(rows.tolist()))
+        missing = np.array([r for r in wanted if r not in self._rows], dtype=np.int64)
+        if len(missing):
+            if len(self._rows) + len(missing) > self.kept:
+                self._rows.clear()  # bounded: start again with just these rows
+                missing = np.array(wanted, dtype=np.int64)
+            terms, weights, counts = weigh(self.raw, missing, self.vocab)
+            ends = np.cumsum(counts)
+            for r, a, b in zip(missing.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True):
+                self._rows[r] = (terms[a:b], weights[a:b])
+        parts = [self._rows[r] for r in rows.tolist()]
+        lens = np.fromiter((len(t) for t, _ in parts), dtype=np.int64, count=len(parts))
+        if not parts:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32), lens
+        return np.concatenate([t for t, _ in parts]), np.concatenate([w for _, w in parts]), lens
+
+    def one(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(term ids, weights) of one row, heaviest first."""
+        terms, weights, _ = self.of(np.array([row]))
+        return terms, weights
+
+    def dense(self) -> np.ndarray:
+        """A zeroed dense vector over the vocabulary; callers zero what they set."""
+        if len(self._dense) < len(self.vocab.terms):
+            self._dense = np.zeros(2 * len(self.vocab.terms), dtype=np.float32)
+        return self._dense
+
+    def nbytes(self) -> int:
+        return self._dense.nbytes + sum(t.nbytes + w.nbytes for t, w in self._rows.values())
