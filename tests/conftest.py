@@ -1,15 +1,48 @@
-"""Shared fixtures: an app on a fresh data directory seeded from seeds/."""
+"""Shared fixtures: the API keys and their headers, and an app on a fresh data directory seeded
+from seeds/."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from service import create_app
 
-WRITE_KEY = "test-write-key"
-READ_KEY = "test-read-key"
-WRITE = {"Authorization": f"Bearer {WRITE_KEY}"}
-READ = {"Authorization": f"Bearer {READ_KEY}"}
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="session")
+def write_key() -> str:
+    return "test-write-key"
+
+
+@pytest.fixture(scope="session")
+def read_key() -> str:
+    return "test-read-key"
+
+
+@pytest.fixture(scope="session")
+def api_keys(write_key, read_key) -> str:
+    """API_KEYS for an app taking both keys: the first may write, the second only read."""
+    return f"{write_key},ro:{read_key}"
+
+
+@pytest.fixture
+def write_headers(write_key) -> dict[str, str]:
+    return bearer(write_key)
+
+
+@pytest.fixture
+def read_headers(read_key) -> dict[str, str]:
+    return bearer(read_key)
+
+
+def app_config(data_dir: Path, api_keys: str) -> dict:
+    return {"DATA_DIR": str(data_dir), "API_KEYS": api_keys, "TESTING": True,
+            "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute"}
 
 
 @pytest.fixture
@@ -18,11 +51,8 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def app(data_dir):
-    app = create_app(
-        {"DATA_DIR": str(data_dir), "API_KEYS": f"{WRITE_KEY},ro:{READ_KEY}", "TESTING": True,
-         "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute"}
-    )
+def app(data_dir, api_keys):
+    app = create_app(app_config(data_dir, api_keys))
     app.extensions["service"].open()
     return app
 
