@@ -55,10 +55,8 @@ def test_db_check_passes_on_seeds_and_names_bad_records(app, runner):
     assert "pins[1] (query 坏): action" in bad.output
 
 
-def test_export_then_import_round_trips(app, runner, client, tmp_path):
-    from tests.conftest import WRITE
-
-    client.post("/api/v1/articles", json={"id": "exported", "title": "导出", "body": "正文"}, headers=WRITE)
+def test_export_then_import_round_trips(app, runner, client, tmp_path, write_headers):
+    client.post("/api/v1/articles", json={"id": "exported", "title": "导出", "body": "正文"}, headers=write_headers)
     backup = tmp_path / "backup.json"
     assert runner.invoke(args=["export", str(backup)]).exit_code == 0
     doc = orjson.loads(backup.read_bytes())
@@ -114,10 +112,8 @@ def test_import_of_what_is_not_a_backup_fails_and_changes_nothing(tmp_path):
             assert _tree(data_dir) == before, name
 
 
-def test_importing_a_backup_identical_to_the_store_writes_nothing(app, runner, client, tmp_path):
-    from tests.conftest import WRITE
-
-    client.post("/api/v1/articles", json={"id": "kept", "title": "备份", "body": "正文"}, headers=WRITE)
+def test_importing_a_backup_identical_to_the_store_writes_nothing(app, runner, client, tmp_path, write_headers):
+    client.post("/api/v1/articles", json={"id": "kept", "title": "备份", "body": "正文"}, headers=write_headers)
     app.extensions["service"].hot_rules.put("医保卡", "pin", 1)
     backup = tmp_path / "backup.json"
     assert runner.invoke(args=["export", str(backup)]).exit_code == 0

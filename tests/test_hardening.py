@@ -9,9 +9,11 @@ import pytest
 
 from service import create_app
 from service.auth import hash_key
-from tests.conftest import READ, WRITE
 
-JSON = {**WRITE, "Content-Type": "application/json"}
+
+@pytest.fixture
+def json_headers(write_headers):
+    return {**write_headers, "Content-Type": "application/json"}
 
 
 def is_problem(response, status):
@@ -24,30 +26,30 @@ def is_problem(response, status):
     return body
 
 
-def test_oversized_body_is_413(data_dir):
-    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": "test-write-key", "MAX_CONTENT_LENGTH": 1000})
+def test_oversized_body_is_413(data_dir, write_key, write_headers):
+    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": write_key, "MAX_CONTENT_LENGTH": 1000})
     client = app.test_client()
     big = {"title": "t", "body": "医" * 2000}
-    is_problem(client.post("/api/v1/articles", json=big, headers=WRITE), 413)
+    is_problem(client.post("/api/v1/articles", json=big, headers=write_headers), 413)
 
 
-def test_deeply_nested_json_is_a_400(client):
+def test_deeply_nested_json_is_a_400(client, json_headers):
     nested = b'{"title": "t", "body": "b", "tags": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-    is_problem(client.post("/api/v1/articles", data=nested, headers=JSON), 400)
+    is_problem(client.post("/api/v1/articles", data=nested, headers=json_headers), 400)
 
 
-def test_nul_bytes_are_refused(client):
-    is_problem(client.post("/api/v1/articles", data=b'{"title": "a\\u0000b", "body": "b"}', headers=JSON), 400)
-    is_problem(client.post("/api/v1/articles", data=b'{"title": "a\x00b", "body": "b"}', headers=JSON), 400)
+def test_nul_bytes_are_refused(client, json_headers):
+    is_problem(client.post("/api/v1/articles", data=b'{"title": "a\\u0000b", "body": "b"}', headers=json_headers), 400)
+    is_problem(client.post("/api/v1/articles", data=b'{"title": "a\x00b", "body": "b"}', headers=json_headers), 400)
     is_problem(client.get("/api/v1/articles?region=%00"), 400)
     is_problem(client.get("/api/v1/articles/abc%00def"), 400)
 
 
-def test_invalid_utf8_and_wrong_content_types(client):
-    is_problem(client.post("/api/v1/articles", data=b'{"title": "\xc3\x28", "body": "b"}', headers=JSON), 400)
-    is_problem(client.post("/api/v1/articles", data=b"title=x", headers={**WRITE,
+def test_invalid_utf8_and_wrong_content_types(client, write_headers, json_headers):
+    is_problem(client.post("/api/v1/articles", data=b'{"title": "\xc3\x28", "body": "b"}', headers=json_headers), 400)
+    is_problem(client.post("/api/v1/articles", data=b"title=x", headers={**write_headers,
                "Content-Type": "application/x-www-form-urlencoded"}), 415)
-    is_problem(client.post("/api/v1/articles", headers=WRITE), 415)
+    is_problem(client.post("/api/v1/articles", headers=write_headers), 415)
 
 
 @pytest.mark.parametrize("query", ["page=99999999999999999999", "page=-1", "per_page=1e3", "page=1.5"])
@@ -91,17 +93,17 @@ def test_hashed_and_read_only_keys(data_dir):
     is_problem(client.get("/api/v1/articles", headers={"Authorization": "Basic abc"}), 401)
 
 
-def test_rate_limits_answer_429_with_retry_after(data_dir):
-    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": "test-write-key",
+def test_rate_limits_answer_429_with_retry_after(data_dir, write_key, write_headers):
+    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": write_key,
                       "RATE_LIMIT": "5 per minute", "RATE_LIMIT_WRITE": "2 per minute"})
     client = app.test_client()
     for _ in range(2):
-        ok = client.post("/api/v1/articles", json={"title": "t", "body": "b"}, headers=WRITE)
+        ok = client.post("/api/v1/articles", json={"title": "t", "body": "b"}, headers=write_headers)
         assert ok.status_code == 201 and "Retry-After" not in ok.headers
-    limited = client.post("/api/v1/articles", json={"title": "t", "body": "b"}, headers=WRITE)
+    limited = client.post("/api/v1/articles", json={"title": "t", "body": "b"}, headers=write_headers)
     is_problem(limited, 429)
     assert int(limited.headers["Retry-After"]) > 0
-    other = create_app({"DATA_DIR": str(data_dir), "API_KEYS": "test-write-key", "RATE_LIMIT": "3 per minute"})
+    other = create_app({"DATA_DIR": str(data_dir), "API_KEYS": write_key, "RATE_LIMIT": "3 per minute"})
     anonymous = other.test_client()
     answers = [anonymous.get("/api/v1/topics") for _ in range(5)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
@@ -168,10 +170,10 @@ def test_any_origin_may_read_by_default(client):
     assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://anywhere.example")
 
 
-def test_body_html_is_sanitised(client):
+def test_body_html_is_sanitised(client, write_headers):
     body = ('<img src=x onerror=alert(1)> <a href="javascript:alert(1)">x</a> [ok](https://example.org) '
             '[bad](javascript:alert(1)) <iframe src="https://evil"></iframe>')
-    client.post("/api/v1/articles", json={"id": "xss", "title": "t", "body": body}, headers=WRITE)
+    client.post("/api/v1/articles", json={"id": "xss", "title": "t", "body": body}, headers=write_headers)
     html = client.get("/api/v1/articles/xss?formats=html").get_json()["body_html"]
     for bad in ("<img", "<a href=\"javascript", "<iframe", "<script"):
         assert bad not in html
@@ -197,7 +199,8 @@ def test_metrics_count_requests_per_route(client):
     assert "store_journal_bytes" in text and 'index_entries{index="articles"}' in text
 
 
-def test_read_only_key_sees_drafts_not_writes(client):
-    client.post("/api/v1/articles", json={"id": "d", "title": "t", "body": "b", "status": "draft"}, headers=WRITE)
-    assert client.get("/api/v1/articles/d", headers=READ).status_code == 200
-    is_problem(client.delete("/api/v1/articles/d", headers=READ), 403)
+def test_read_only_key_sees_drafts_not_writes(client, write_headers, read_headers):
+    client.post("/api/v1/articles", json={"id": "d", "title": "t", "body": "b", "status": "draft"},
+                headers=write_headers)
+    assert client.get("/api/v1/articles/d", headers=read_headers).status_code == 200
+    is_problem(client.delete("/api/v1/articles/d", headers=read_headers), 403)

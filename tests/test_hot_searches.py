@@ -19,7 +19,6 @@ from service.domain.popularity.hot import HotSearches, canonical, refusal
 from service.domain.popularity.readers import SECRET_FILE, ReaderTokens
 from service.domain.store.seeds import seed_document
 from service.domain.store.store import Store
-from tests.conftest import READ, READ_KEY, WRITE, WRITE_KEY
 from tests.server import Server
 
 SPAM = "加微信abc123代办医保提现"
@@ -54,14 +53,14 @@ def searched(client) -> dict[str, int]:
     return {i["query"]: i["count"] for i in hot(client, limit=50) if i["source"] == "search"}
 
 
-def counted(client, headers=READ) -> dict[str, dict]:
+def counted(client, headers) -> dict[str, dict]:
     response = client.get("/api/v1/search/hot/counted", query_string={"per_page": 100}, headers=headers)
     assert response.status_code == 200, response.get_json()
     return {row["query"]: row for row in response.get_json()["items"]}
 
 
-def make_app(data_dir, **overrides):
-    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": f"{WRITE_KEY},ro:{READ_KEY}", "TESTING": True,
+def make_app(data_dir, api_keys, **overrides):
+    app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": api_keys, "TESTING": True,
                       "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute", **overrides})
     app.extensions["service"].open()
     return app
@@ -70,7 +69,7 @@ def make_app(data_dir, **overrides):
 # -- one reader, several readers -------------------------------------------------
 
 
-def test_one_reader_repeating_a_query_never_reaches_hot_or_suggest(app):
+def test_one_reader_repeating_a_query_never_reaches_hot_or_suggest(app, read_headers):
     one = reader(app, 1)
     for _ in range(20):
         search(one, SPAM)
@@ -79,33 +78,33 @@ def test_one_reader_repeating_a_query_never_reaches_hot_or_suggest(app):
     assert GOOD not in [i["query"] for i in hot(one, limit=50)]
     suggested = one.get("/api/v1/search/suggest", query_string={"q": "医保提"}).get_json()["items"]
     assert not [s for s in suggested if s["kind"] == "query"]
-    rows = counted(one)
+    rows = counted(one, read_headers)
     assert rows[GOOD] == {"query": GOOD, "count": 1, "readers": 1, "shown": False, "rule": None}
     assert canonical(SPAM) not in rows  # refused: never counted at all
 
 
-def test_k_distinct_readers_make_an_entry_that_suggest_offers_first(app):
+def test_k_distinct_readers_make_an_entry_that_suggest_offers_first(app, read_headers):
     searched_by(app, GOOD, readers=2)
     assert GOOD not in searched(app.test_client())
     searched_by(app, GOOD, readers=3)  # readers 0 and 1 again (same hour: once), and a third
     client = app.test_client()
     assert searched(client) == {GOOD: 3}
-    assert counted(client)[GOOD] == {"query": GOOD, "count": 3, "readers": 3, "shown": True, "rule": None}
+    assert counted(client, read_headers)[GOOD] == {"query": GOOD, "count": 3, "readers": 3, "shown": True, "rule": None}
     suggested = client.get("/api/v1/search/suggest", query_string={"q": "医保提"}).get_json()["items"]
     assert suggested[0] == {"text": GOOD, "kind": "query"}
 
 
-def test_the_number_of_readers_is_configurable(tmp_path):
-    app = make_app(tmp_path / "data", HOT_MIN_READERS=2)
+def test_the_number_of_readers_is_configurable(tmp_path, api_keys):
+    app = make_app(tmp_path / "data", api_keys, HOT_MIN_READERS=2)
     searched_by(app, GOOD, readers=1)
     assert searched(app.test_client()) == {}
     searched_by(app, GOOD, readers=2)
     assert searched(app.test_client()) == {GOOD: 2}
 
 
-def test_readers_are_told_apart_by_the_address_the_proxies_resolve(tmp_path):
-    behind = make_app(tmp_path / "behind", TRUSTED_PROXIES=1)
-    direct = make_app(tmp_path / "direct")
+def test_readers_are_told_apart_by_the_address_the_proxies_resolve(tmp_path, api_keys):
+    behind = make_app(tmp_path / "behind", api_keys, TRUSTED_PROXIES=1)
+    direct = make_app(tmp_path / "direct", api_keys)
     for app in (behind, direct):
         for n in range(3):
             search(app.test_client(), GOOD, headers={"X-Forwarded-For": f"198.51.100.{n}"})
@@ -113,16 +112,16 @@ def test_readers_are_told_apart_by_the_address_the_proxies_resolve(tmp_path):
     assert searched(direct.test_client()) == {}  # no trusted proxy: the header is anyone's to forge
 
 
-def test_searches_with_a_key_are_not_counted(app):
+def test_searches_with_a_key_are_not_counted(app, write_headers, read_headers):
     for n in range(3):
-        search(reader(app, n), GOOD, headers=WRITE)
-        search(reader(app, n), "异地就医备案", headers=READ)
-    assert counted(app.test_client()) == {}
+        search(reader(app, n), GOOD, headers=write_headers)
+        search(reader(app, n), "异地就医备案", headers=read_headers)
+    assert counted(app.test_client(), read_headers) == {}
 
 
-def test_no_address_is_stored_only_keyed_tokens(tmp_path):
+def test_no_address_is_stored_only_keyed_tokens(tmp_path, api_keys):
     data = tmp_path / "data"
-    app = make_app(data)
+    app = make_app(data, api_keys)
     for n in range(3):
         search(app.test_client(), GOOD, environ_base={"REMOTE_ADDR": f"203.0.113.{n + 7}"})
     services = app.extensions["service"]
@@ -138,14 +137,14 @@ def test_no_address_is_stored_only_keyed_tokens(tmp_path):
     assert searched(app.test_client()) == {GOOD: 3}
 
 
-def test_counts_from_before_readers_were_counted_are_not_carried_over(tmp_path):
+def test_counts_from_before_readers_were_counted_are_not_carried_over(tmp_path, api_keys, read_headers):
     data = tmp_path / "data"
     old = EventCounter(data, "searches")  # the log every search went to, one person or many
     for _ in range(50):
         old.record(GOOD)
     old.close()
-    app = make_app(data)
-    assert counted(app.test_client()) == {} and searched(app.test_client()) == {}
+    app = make_app(data, api_keys)
+    assert counted(app.test_client(), read_headers) == {} and searched(app.test_client()) == {}
 
 
 # -- what a query is ----------------------------------------------------------------
@@ -185,13 +184,13 @@ JUNK = [
 
 
 @pytest.mark.parametrize("q", JUNK, ids=range(len(JUNK)))
-def test_junk_never_enters_even_from_many_readers(app, q):
+def test_junk_never_enters_even_from_many_readers(app, q, read_headers):
     searched_by(app, q)
     client = app.test_client()
-    assert searched(client) == {} and counted(client) == {}
+    assert searched(client) == {} and counted(client, read_headers) == {}
 
 
-def test_percent_encoded_leftovers_never_enter(app):
+def test_percent_encoded_leftovers_never_enter(app, read_headers):
     # %ed%a0%80 (an encoded lone surrogate) is not UTF-8: the search is refused, so nothing is counted.
     for n in range(3):
         response = reader(app, n).get("/api/v1/search?q=%ed%a0%80%E5%8C%BB%E4%BF%9D%E6%8F%90%E7%8E%B0")
@@ -200,12 +199,12 @@ def test_percent_encoded_leftovers_never_enter(app):
     for n in range(3):
         response = reader(app, n).get("/api/v1/search?q=%25ed%25a0%2580%E5%8C%BB%E4%BF%9D%E6%8F%90%E7%8E%B0")
         assert response.status_code == 200 and response.get_json()["meta"]["total"] > 0
-    assert counted(app.test_client()) == {}
+    assert counted(app.test_client(), read_headers) == {}
 
 
-def test_searches_that_find_nothing_never_enter(app):
+def test_searches_that_find_nothing_never_enter(app, read_headers):
     searched = [search(reader(app, n), "zzzzqqqq")["meta"]["total"] for n in range(3)]
-    assert searched == [0, 0, 0] and counted(app.test_client()) == {}
+    assert searched == [0, 0, 0] and counted(app.test_client(), read_headers) == {}
 
 
 @pytest.mark.parametrize("q, reason", [
@@ -228,20 +227,20 @@ def test_ordinary_queries_are_not_refused(q):
 # -- editors ---------------------------------------------------------------------
 
 
-def test_counted_lists_everything_counted_for_editors_only(app):
+def test_counted_lists_everything_counted_for_editors_only(app, write_headers, read_headers):
     searched_by(app, GOOD)
     searched_by(app, "异地就医备案", readers=1)
     searched_by(app, "佛山惠民保")
     client = app.test_client()
     assert client.get("/api/v1/search/hot/counted").status_code == 401
-    client.put("/api/v1/search/hot/rules/佛山惠民保", json={"action": "block"}, headers=WRITE)
-    rows = counted(client, headers=READ)  # a read-only key is enough
+    client.put("/api/v1/search/hot/rules/佛山惠民保", json={"action": "block"}, headers=write_headers)
+    rows = counted(client, headers=read_headers)  # a read-only key is enough
     assert rows == {
         GOOD: {"query": GOOD, "count": 3, "readers": 3, "shown": True, "rule": None},
         "异地就医备案": {"query": "异地就医备案", "count": 1, "readers": 1, "shown": False, "rule": None},
         "佛山惠民保": {"query": "佛山惠民保", "count": 3, "readers": 3, "shown": False, "rule": "block"},
     }
-    page = client.get("/api/v1/search/hot/counted", query_string={"per_page": 1, "page": 2}, headers=READ)
+    page = client.get("/api/v1/search/hot/counted", query_string={"per_page": 1, "page": 2}, headers=read_headers)
     assert page.get_json()["meta"] == {"page": 2, "per_page": 1, "total": 3, "pages": 3}
     assert page.headers["Cache-Control"].startswith("private")
 
@@ -251,19 +250,19 @@ RESERVED = ["医保/社保", "/医保", "医保//", "医保?报销", "医保#1",
 
 
 @pytest.mark.parametrize("q", RESERVED)
-def test_rules_round_trip_for_queries_with_reserved_characters(client, q):
+def test_rules_round_trip_for_queries_with_reserved_characters(client, q, write_headers, read_headers):
     url = "/api/v1/search/hot/rules/" + quote(q, safe="")
-    put = client.put(url, json={"action": "pin", "position": 1}, headers=WRITE)
+    put = client.put(url, json={"action": "pin", "position": 1}, headers=write_headers)
     assert put.status_code == 200, put.get_json()
     assert put.get_json()["query"] == q
-    rules = client.get("/api/v1/search/hot/rules", headers=READ).get_json()["items"]
+    rules = client.get("/api/v1/search/hot/rules", headers=read_headers).get_json()["items"]
     assert [r["query"] for r in rules] == [q]
     assert hot(client)[0] == {"query": q, "count": 0, "pinned": True, "source": "pin"}
-    assert client.put(url, json={"action": "block"}, headers=WRITE).get_json()["action"] == "block"
+    assert client.put(url, json={"action": "block"}, headers=write_headers).get_json()["action"] == "block"
     assert q not in [i["query"] for i in hot(client)]
-    assert client.delete(url, headers=WRITE).status_code == 204
-    assert client.get("/api/v1/search/hot/rules", headers=READ).get_json()["items"] == []
-    assert client.delete(url, headers=WRITE).status_code == 404
+    assert client.delete(url, headers=write_headers).status_code == 204
+    assert client.get("/api/v1/search/hot/rules", headers=read_headers).get_json()["items"] == []
+    assert client.delete(url, headers=write_headers).status_code == 404
 
 
 def rule_parameter(client, method: str) -> dict:
@@ -272,7 +271,7 @@ def rule_parameter(client, method: str) -> dict:
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
-def test_the_rule_path_parameter_is_validated_as_documented(client, method):
+def test_the_rule_path_parameter_is_validated_as_documented(client, method, write_headers):
     documented = rule_parameter(client, method)
     assert (documented["minLength"], documented["maxLength"], documented["in"]) == (1, 200, "path")
     send = getattr(client, method)
@@ -280,9 +279,9 @@ def test_the_rule_path_parameter_is_validated_as_documented(client, method):
     ok = 200 if method == "put" else 404
     # Anything the document allows is accepted: the longest, and characters NFKC expands (ﷺ is 18).
     for q in ["医" * 200, "ﷺ" * 200, "x", " a ", "\u200b", "医保\n卡", "\r\n."]:
-        assert send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=WRITE, **body).status_code == ok
+        assert send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=write_headers, **body).status_code == ok
     for q in ["医" * 201, " ", "\u3000\t"]:
-        response = send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=WRITE, **body)
+        response = send("/api/v1/search/hot/rules/" + quote(q, safe=""), headers=write_headers, **body)
         assert response.status_code == 400 and "query" in response.get_json()["errors"]
 
 
@@ -302,10 +301,10 @@ def test_a_fresh_store_shows_topic_names_that_find_articles(client):
     assert "异地就医" in [i["query"] for i in items] and not [s for s in suggested if s["kind"] == "query"]
 
 
-def test_pins_and_searches_come_before_the_fallback_and_blocks_hold(app, client):
+def test_pins_and_searches_come_before_the_fallback_and_blocks_hold(app, client, write_headers):
     first_topic = hot(client)[0]["query"]
-    client.put("/api/v1/search/hot/rules/" + quote(first_topic), json={"action": "block"}, headers=WRITE)
-    client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin"}, headers=WRITE)
+    client.put("/api/v1/search/hot/rules/" + quote(first_topic), json={"action": "block"}, headers=write_headers)
+    client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin"}, headers=write_headers)
     searched_by(app, GOOD)
     items = hot(client, limit=5)
     assert [i["source"] for i in items] == ["pin", "search", "topic", "topic", "topic"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from service import create_app
-from tests.conftest import WRITE
 
 PAGE_380 = "e9231330f69d2e16"
 CARD_FIELDS = {"id", "title", "summary", "category", "published_at", "score", "reasons"}
@@ -40,10 +39,10 @@ def test_related_leads_with_siblings(client):
     assert all("婴儿" in t or "新生儿" in t or "宝宝" in t for t in cards), (anchor, cards)
 
 
-def test_related_never_lists_drafts_and_unknown_is_404(client):
+def test_related_never_lists_drafts_and_unknown_is_404(client, write_headers):
     cards = client.get(f"/api/v1/articles/{PAGE_380}/related").get_json()["items"]
     target = cards[0]["id"]
-    client.patch(f"/api/v1/articles/{target}", json={"status": "draft"}, headers=WRITE)
+    client.patch(f"/api/v1/articles/{target}", json={"status": "draft"}, headers=write_headers)
     assert target not in [c["id"] for c in client.get(f"/api/v1/articles/{PAGE_380}/related").get_json()["items"]]
     assert client.get("/api/v1/articles/nope/related").status_code == 404
     assert client.get(f"/api/v1/articles/{target}/related").status_code == 404  # a draft, no key

@@ -7,7 +7,6 @@ import shutil
 
 from service import create_app
 from service.domain.store.derived import SERVICE_DIR, code_id
-from tests.conftest import WRITE
 
 QUERIES = ["医保报销", "yibaoka", "异地就医备案", "佛山", "门诊"]
 
@@ -43,15 +42,16 @@ def test_a_restart_loads_the_saved_indexes_and_answers_the_same(data_dir):
     assert _answers(again.test_client(), ids) == before
 
 
-def test_changes_after_the_snapshot_are_replayed_into_loaded_indexes(data_dir):
+def test_changes_after_the_snapshot_are_replayed_into_loaded_indexes(data_dir, write_headers):
     first = _app(data_dir)
     client = first.test_client()
     body = "## 补办\n\n- 带身份证到社保窗口补办医保卡。\n- 佛山可在粤省事线上补办。"
-    created = client.post("/api/v1/articles", headers=WRITE, json={"title": "佛山医保卡丢了怎么补办", "body": body})
+    created = client.post("/api/v1/articles", headers=write_headers,
+                          json={"title": "佛山医保卡丢了怎么补办", "body": body})
     assert created.status_code == 201
     new_id = created.get_json()["id"]
     victim = sorted(first.extensions["service"].store.all("articles"))[0]
-    assert client.delete(f"/api/v1/articles/{victim}", headers=WRITE).status_code == 204
+    assert client.delete(f"/api/v1/articles/{victim}", headers=write_headers).status_code == 204
     files = _saved(data_dir)
 
     again = _app(data_dir)  # loads the snapshot's indexes, then replays the journal into them
@@ -84,11 +84,12 @@ def test_a_damaged_index_file_is_rebuilt(data_dir):
     assert _answers(third.test_client(), ids) == before
 
 
-def test_a_compaction_saves_the_indexes_for_the_new_snapshot(data_dir):
+def test_a_compaction_saves_the_indexes_for_the_new_snapshot(data_dir, write_headers):
     first = _app(data_dir)
     old = _saved(data_dir)
     client = first.test_client()
-    created = client.post("/api/v1/articles", headers=WRITE, json={"title": "新生儿医保怎么办理", "body": "正文"})
+    created = client.post("/api/v1/articles", headers=write_headers,
+                          json={"title": "新生儿医保怎么办理", "body": "正文"})
     assert created.status_code == 201
     first.extensions["service"].store.compact()
     new = _saved(data_dir)

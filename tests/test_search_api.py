@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from tests.conftest import WRITE
-
 
 def search(client, q, **params):
     response = client.get("/api/v1/search", query_string={"q": q, **params})
@@ -38,8 +36,8 @@ def test_results_are_cards_with_highlights_facets_and_pages(client):
     assert not {h["id"] for h in second["items"]} & {h["id"] for h in body["items"]}
 
 
-def test_highlights_escape_html(client):
-    client.post("/api/v1/articles", headers=WRITE, json={
+def test_highlights_escape_html(client, write_headers):
+    client.post("/api/v1/articles", headers=write_headers, json={
         "id": "html-title", "title": "<b>医保</b>报销<script>x</script>", "body": "正文"})
     hit = next(h for h in search(client, "医保报销", per_page=100)["items"] if h["id"] == "html-title")
     assert "<script>" not in hit["highlights"]["title"] and "&lt;script&gt;" in hit["highlights"]["title"]
@@ -54,13 +52,14 @@ def test_filters_by_topic_and_region(client):
     assert narrowed["meta"]["total"] == body["facets"]["topics"][0]["count"]
 
 
-def test_new_articles_are_searchable_at_once_and_drafts_are_hidden(client):
-    client.post("/api/v1/articles", headers=WRITE, json={"id": "new-one", "title": "喀什医保怎么转移", "body": "正文"})
-    client.post("/api/v1/articles", headers=WRITE,
+def test_new_articles_are_searchable_at_once_and_drafts_are_hidden(client, write_headers):
+    client.post("/api/v1/articles", headers=write_headers,
+                json={"id": "new-one", "title": "喀什医保怎么转移", "body": "正文"})
+    client.post("/api/v1/articles", headers=write_headers,
                 json={"id": "draft-one", "title": "喀什医保草稿", "body": "正文", "status": "draft"})
     ids = [h["id"] for h in search(client, "喀什医保")["items"]]
     assert ids[0] == "new-one" and "draft-one" not in ids
-    client.delete("/api/v1/articles/new-one", headers=WRITE)
+    client.delete("/api/v1/articles/new-one", headers=write_headers)
     assert "new-one" not in [h["id"] for h in search(client, "喀什医保")["items"]]
 
 
@@ -113,7 +112,7 @@ def as_reader(client, n: int):
     return client
 
 
-def test_hot_searches_count_real_searches_only(app):
+def test_hot_searches_count_real_searches_only(app, write_headers):
     readers = [as_reader(app.test_client(), n) for n in range(3)]
     for reader in readers:
         search(reader, "佛山惠民保")
@@ -123,7 +122,8 @@ def test_hot_searches_count_real_searches_only(app):
         search(reader, "zzzzqqqq")  # nothing found: not counted
     search(readers[0], "佛山惠民保")
     for reader in readers[:2]:
-        reader.get("/api/v1/search", query_string={"q": "医保卡"}, headers=WRITE)  # editors' searches do not count
+        # editors' searches do not count
+        reader.get("/api/v1/search", query_string={"q": "医保卡"}, headers=write_headers)
     search(readers[2], "医保卡")  # one reader is not enough
     items = readers[0].get("/api/v1/search/hot").get_json()["items"]
     searched = [i for i in items if i["source"] == "search"]
@@ -132,22 +132,23 @@ def test_hot_searches_count_real_searches_only(app):
     assert "zzzzqqqq" not in queries and "医保卡" not in queries
 
 
-def test_editors_pin_and_block(app, client):
+def test_editors_pin_and_block(app, client, write_headers):
     for n in range(3):
         search(as_reader(app.test_client(), n), "佛山惠民保")
         search(as_reader(app.test_client(), n), "医保卡")
     assert client.put("/api/v1/search/hot/rules/医保卡", json={"action": "block"}).status_code == 401
-    blocked = client.put("/api/v1/search/hot/rules/醫保卡", json={"action": "block"}, headers=WRITE)
+    blocked = client.put("/api/v1/search/hot/rules/醫保卡", json={"action": "block"}, headers=write_headers)
     assert blocked.status_code == 200 and blocked.get_json()["query"] == "医保卡"
-    pinned = client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin", "position": 1}, headers=WRITE)
+    pinned = client.put("/api/v1/search/hot/rules/新生儿参保", json={"action": "pin", "position": 1},
+                        headers=write_headers)
     assert pinned.status_code == 200
     items = client.get("/api/v1/search/hot").get_json()["items"]
     assert items[0] == {"query": "新生儿参保", "count": 0, "pinned": True, "source": "pin"}
     assert "医保卡" not in [i["query"] for i in items] and "佛山惠民保" in [i["query"] for i in items]
-    rules = client.get("/api/v1/search/hot/rules", headers=WRITE).get_json()["items"]
+    rules = client.get("/api/v1/search/hot/rules", headers=write_headers).get_json()["items"]
     assert {r["query"]: r["action"] for r in rules} == {"医保卡": "block", "新生儿参保": "pin"}
-    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=WRITE).status_code == 204
+    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=write_headers).status_code == 204
     assert "医保卡" in [i["query"] for i in client.get("/api/v1/search/hot").get_json()["items"]]
-    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=WRITE).status_code == 404
-    bad = client.put("/api/v1/search/hot/rules/x", json={"action": "star"}, headers=WRITE)
+    assert client.delete("/api/v1/search/hot/rules/医保卡", headers=write_headers).status_code == 404
+    bad = client.put("/api/v1/search/hot/rules/x", json={"action": "star"}, headers=write_headers)
     assert bad.status_code == 400 and "action" in bad.get_json()["errors"]

@@ -9,7 +9,6 @@ import pytest
 from service.domain import text
 from service.domain.search import pinyin as search_pinyin
 from service.domain.search.index import SearchIndex
-from tests.conftest import WRITE
 
 
 def search(client, q, **params):
@@ -57,9 +56,9 @@ def card(body, article_id):
     return next(h for h in body["items"] if h["id"] == article_id)["highlights"]
 
 
-def test_a_synonym_phrase_is_marked_whole_never_its_single_characters(client):
+def test_a_synonym_phrase_is_marked_whole_never_its_single_characters(client, write_headers):
     for article_id, title in (("online-pay", "医保线上怎么参保"), ("join-up", "孩子怎么上医保")):
-        assert client.post("/api/v1/articles", headers=WRITE, json={
+        assert client.post("/api/v1/articles", headers=write_headers, json={
             "id": article_id, "title": title, "body": "正文"}).status_code == 201
     body = search(client, "上医保", per_page=100)  # 上医保 is a synonym of 参保 (上 + 医保)
     assert card(body, "online-pay")["title"] == "<em>医保</em>线上怎么<em>参保</em>"
@@ -107,8 +106,8 @@ def test_suggest_finds_words_inside_titles(client, q, title):
     assert title in titles and all(q in t for t in titles)
 
 
-def test_suggest_puts_titles_starting_with_the_prefix_first(client):
-    assert client.post("/api/v1/articles", headers=WRITE, json={
+def test_suggest_puts_titles_starting_with_the_prefix_first(client, write_headers):
+    assert client.post("/api/v1/articles", headers=write_headers, json={
         "id": "cash-out", "title": "提现到账要多久", "body": "正文"}).status_code == 201
     titles = suggest(client, "提现")
     assert titles[0] == "提现到账要多久" and "广州医保卡提现电话" in titles[1:]

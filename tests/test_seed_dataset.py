@@ -7,8 +7,6 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import WRITE
-
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "seeds" / "pages").glob("*.txt"))
 DATASET = orjson.loads((ROOT / "seeds" / "articles.json").read_bytes())["articles"]
@@ -91,8 +89,8 @@ def test_topic_counts_add_up(client):
         assert listed["meta"]["total"] == topic["article_count"]
 
 
-def test_import_pages_into_the_store_is_idempotent(runner, client):
-    client.patch("/api/v1/articles/e9231330f69d2e16", json={"answer": "编辑改过"}, headers=WRITE)
+def test_import_pages_into_the_store_is_idempotent(runner, client, write_headers):
+    client.patch("/api/v1/articles/e9231330f69d2e16", json={"answer": "编辑改过"}, headers=write_headers)
     first = runner.invoke(args=["import-pages", *map(str, PAGES)])
     assert first.exit_code == 0, first.output
     assert "0 created, 1 updated, 104 unchanged" in first.output

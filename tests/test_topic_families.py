@@ -5,7 +5,6 @@ from __future__ import annotations
 import orjson
 
 from service import create_app
-from tests.conftest import WRITE, WRITE_KEY
 
 
 def article(client, article_id):
@@ -28,8 +27,8 @@ def count(client, slug):
     return client.get(f"/api/v1/topics/{slug}").get_json()["article_count"]
 
 
-def post(client, **fields):
-    response = client.post("/api/v1/articles", headers=WRITE, json={"body": "正文", **fields})
+def post(client, headers, **fields):
+    response = client.post("/api/v1/articles", headers=headers, json={"body": "正文", **fields})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -37,8 +36,8 @@ def post(client, **fields):
 # -- a parent takes in its children ----------------------------------------------
 
 
-def test_searching_within_a_parent_topic_finds_its_childrens_articles(client):
-    post(client, id="child-only", title="新生儿参保流程", topics=["newborn"])
+def test_searching_within_a_parent_topic_finds_its_childrens_articles(client, write_headers):
+    post(client, write_headers, id="child-only", title="新生儿参保流程", topics=["newborn"])
     found = client.get("/api/v1/search", query_string={"q": "新生儿参保流程", "topic": "enrollment",
                                                          "per_page": 100}).get_json()
     assert "child-only" in [hit["id"] for hit in found["items"]]
@@ -47,10 +46,10 @@ def test_searching_within_a_parent_topic_finds_its_childrens_articles(client):
     assert found["meta"]["total"] >= within_child["meta"]["total"] > 0
 
 
-def test_a_parent_topic_lists_and_counts_its_childrens_articles(client):
-    post(client, id="only-child", title="孩子出生后参保", topics=["newborn"])
-    post(client, id="both", title="宝宝参保", topics=["newborn", "enrollment"])
-    post(client, id="child-draft", title="草稿", topics=["newborn"], status="draft")
+def test_a_parent_topic_lists_and_counts_its_childrens_articles(client, write_headers):
+    post(client, write_headers, id="only-child", title="孩子出生后参保", topics=["newborn"])
+    post(client, write_headers, id="both", title="宝宝参保", topics=["newborn", "enrollment"])
+    post(client, write_headers, id="child-draft", title="草稿", topics=["newborn"], status="draft")
     family = listed_ids(client, "/api/v1/topics/enrollment/articles")
     assert {"only-child", "both"} <= family and "child-draft" not in family
     assert family >= listed_ids(client, "/api/v1/topics/newborn/articles")
@@ -61,13 +60,13 @@ def test_a_parent_topic_lists_and_counts_its_childrens_articles(client):
     assert listed["enrollment"] == len(family)
 
 
-def test_moving_a_child_to_another_parent_moves_its_articles(client):
-    assert client.post("/api/v1/topics", headers=WRITE,
+def test_moving_a_child_to_another_parent_moves_its_articles(client, write_headers):
+    assert client.post("/api/v1/topics", headers=write_headers,
                        json={"slug": "card-photos", "name": "照片", "parent": "services"}).status_code == 201
-    post(client, id="photo", title="医保卡照片怎么换", topics=["card-photos"])
+    post(client, write_headers, id="photo", title="医保卡照片怎么换", topics=["card-photos"])
     assert "photo" in listed_ids(client, "/api/v1/topics/services/articles")
     services_count = count(client, "services")
-    moved = client.patch("/api/v1/topics/card-photos", headers=WRITE, json={"parent": "benefits"})
+    moved = client.patch("/api/v1/topics/card-photos", headers=write_headers, json={"parent": "benefits"})
     assert moved.status_code == 200
     assert "photo" not in listed_ids(client, "/api/v1/topics/services/articles")
     assert "photo" in listed_ids(client, "/api/v1/articles", topic="benefits")
@@ -77,14 +76,14 @@ def test_moving_a_child_to_another_parent_moves_its_articles(client):
 # -- re-deriving topics when keywords change ---------------------------------------
 
 
-def test_a_new_topic_and_its_keyword_edits_reclassify_derived_articles_only(client, data_dir):
-    derived = post(client, id="dental", title="牙科看病能用医保吗")  # topics left to the text
-    chosen = post(client, id="dental-chosen", title="牙科的医保怎么查", topics=["services"])
+def test_a_new_topic_and_its_keyword_edits_reclassify_derived_articles_only(client, data_dir, write_headers, write_key):
+    derived = post(client, write_headers, id="dental", title="牙科看病能用医保吗")  # topics left to the text
+    chosen = post(client, write_headers, id="dental-chosen", title="牙科的医保怎么查", topics=["services"])
     assert "dental-care" not in slugs(derived)
-    other_worker = create_app({"DATA_DIR": str(data_dir), "API_KEYS": WRITE_KEY, "TESTING": True}).test_client()
+    other_worker = create_app({"DATA_DIR": str(data_dir), "API_KEYS": write_key, "TESTING": True}).test_client()
     assert "dental-care" not in slugs(article(other_worker, "dental"))
 
-    created = client.post("/api/v1/topics", headers=WRITE,
+    created = client.post("/api/v1/topics", headers=write_headers,
                           json={"slug": "dental-care", "name": "口腔", "keywords": ["牙科", "种牙"]})
     assert created.status_code == 201 and created.get_json()["article_count"] == 1
     now = article(client, "dental")
@@ -94,20 +93,22 @@ def test_a_new_topic_and_its_keyword_edits_reclassify_derived_articles_only(clie
     assert listed_ids(client, "/api/v1/topics/dental-care/articles") == {"dental"}
 
     unrelated = article(client, "e9231330f69d2e16")
-    assert client.patch("/api/v1/topics/dental-care", headers=WRITE, json={"keywords": ["种牙"]}).status_code == 200
+    assert client.patch("/api/v1/topics/dental-care", headers=write_headers,
+                        json={"keywords": ["种牙"]}).status_code == 200
     assert "dental-care" not in slugs(article(client, "dental"))
     assert article(other_worker, "dental")["topics"] == article(client, "dental")["topics"]
     assert article(client, "e9231330f69d2e16") == unrelated  # not mentioning the keywords: not rewritten
-    assert client.put("/api/v1/topics/dental-care", headers=WRITE,
+    assert client.put("/api/v1/topics/dental-care", headers=write_headers,
                       json={"name": "口腔", "keywords": ["牙科"]}).get_json()["article_count"] == 1
-    assert client.patch("/api/v1/topics/dental-care", headers=WRITE, json={"keywords": []}).status_code == 200
-    assert client.delete("/api/v1/topics/dental-care", headers=WRITE).status_code == 204
+    assert client.patch("/api/v1/topics/dental-care", headers=write_headers, json={"keywords": []}).status_code == 200
+    assert client.delete("/api/v1/topics/dental-care", headers=write_headers).status_code == 204
 
 
-def test_a_topic_edit_that_keeps_the_keywords_rewrites_no_article(client, data_dir):
+def test_a_topic_edit_that_keeps_the_keywords_rewrites_no_article(client, data_dir, write_headers):
     journal = data_dir / "journal.jsonl"
     size = journal.stat().st_size if journal.exists() else 0
-    assert client.patch("/api/v1/topics/insurance-card", headers=WRITE, json={"description": "卡"}).status_code == 200
+    assert client.patch("/api/v1/topics/insurance-card", headers=write_headers,
+                        json={"description": "卡"}).status_code == 200
     with journal.open("rb") as f:
         f.seek(size)
         new_lines = [orjson.loads(line) for line in f.read().splitlines()]

@@ -9,7 +9,6 @@ import pytest
 
 from service import create_app
 from service.api.url_rules import MAX_QUERY_BYTES
-from tests.conftest import WRITE
 
 ARTICLE = "e9231330f69d2e16"
 # A value for each path variable, so every route can be asked for.
@@ -36,9 +35,9 @@ def test_every_route_is_checked(app):
             ("GET", "/api/v1/search/hot/rules"), ("DELETE", f"/api/v1/articles/{ARTICLE}")} <= routes
 
 
-def test_unknown_query_parameters_are_a_400_on_every_route(app, client):
+def test_unknown_query_parameters_are_a_400_on_every_route(app, client, write_headers):
     for method, path in every_route(app):
-        response = client.open(path, method=method, query_string="zz=1", headers=WRITE)
+        response = client.open(path, method=method, query_string="zz=1", headers=write_headers)
         if method == "HEAD":
             assert response.status_code == 400, path
             continue

@@ -41,8 +41,6 @@ LAUNCH_ARGS = [
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 15_000  # the longest any single wait in these tests may take
 
-WRITE_KEY = "test-write-key"
-WRITE = {"Authorization": f"Bearer {WRITE_KEY}"}
 SEED_ARTICLE = "e9231330f69d2e16"  # seeds/pages/000_e9231330f69d2e16.txt: 医保380元一次没用了
 
 
@@ -137,9 +135,9 @@ def save_screenshot(page: Page, name: str, docs_name: str | None = None, clip: d
 
 
 @pytest.fixture(scope="session")
-def server(browser, tmp_path_factory) -> Iterator[Server]:
+def server(browser, tmp_path_factory, write_key) -> Iterator[Server]:
     # Needs the browser only so that, without Chromium, no gunicorn starts just to be skipped.
-    with Server(tmp_path_factory.mktemp("browser") / "data", workers=2, keys=WRITE_KEY) as running:
+    with Server(tmp_path_factory.mktemp("browser") / "data", workers=2, keys=write_key) as running:
         yield running
 
 
@@ -175,11 +173,12 @@ FALLBACK_ARTICLES = [
 
 
 @pytest.fixture(scope="session")
-def article_id(server) -> str:
+def article_id(server, write_key) -> str:
     """The first seed page, or, when the store has no seed articles yet, the same id created through the API."""
     if requests.get(f"{server.url}/api/v1/articles/{SEED_ARTICLE}", timeout=10).status_code != 200:
+        headers = {"Authorization": f"Bearer {write_key}"}  # write_headers is per test; this runs once
         for article in FALLBACK_ARTICLES:
-            response = requests.post(f"{server.url}/api/v1/articles", json=article, headers=WRITE, timeout=10)
+            response = requests.post(f"{server.url}/api/v1/articles", json=article, headers=headers, timeout=10)
             assert response.status_code == 201, response.text
     return SEED_ARTICLE
 

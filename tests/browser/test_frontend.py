@@ -15,7 +15,7 @@ import requests
 
 from tests.server import free_port
 
-from .conftest import WAIT_MS, WRITE, api_status, origin_of, save_screenshot
+from .conftest import WAIT_MS, api_status, origin_of, save_screenshot
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 
@@ -283,7 +283,7 @@ def test_errors_show_the_problem_detail(server, frontend, page_on):
     assert not page_on.page_errors and not page_on.foreign_requests
 
 
-def test_api_strings_are_inserted_as_text(server, frontend, page_on, tolerated):
+def test_api_strings_are_inserted_as_text(server, frontend, page_on, tolerated, write_headers):
     hostile = {
         "id": "browser-test-hostile",
         "title": '<img src=x onerror="window.__pwned=1">医保卡<b>丢了</b>',
@@ -292,7 +292,7 @@ def test_api_strings_are_inserted_as_text(server, frontend, page_on, tolerated):
                  '<img src=x onerror="window.__pwned=4">\n\n1. 拨打12345\n'),
         "disclaimer": "<i>本内容不能代替面诊</i>",
     }
-    created = requests.post(f"{server.url}/api/v1/articles", json=hostile, headers=WRITE, timeout=10)
+    created = requests.post(f"{server.url}/api/v1/articles", json=hostile, headers=write_headers, timeout=10)
     assert created.status_code == 201, created.text
     try:
         page = page_on.page
@@ -306,7 +306,7 @@ def test_api_strings_are_inserted_as_text(server, frontend, page_on, tolerated):
         assert page.evaluate("window.__pwned") is None
         page_on.assert_clean(tolerated)
     finally:
-        requests.delete(f"{server.url}/api/v1/articles/{hostile['id']}", headers=WRITE, timeout=10)
+        requests.delete(f"{server.url}/api/v1/articles/{hostile['id']}", headers=write_headers, timeout=10)
 
 
 # ---- the page's side of shapes the API does not serve yet, with API.md-shaped answers -----------

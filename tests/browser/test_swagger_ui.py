@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-from .conftest import WAIT_MS, WRITE_KEY, save_screenshot
+from .conftest import WAIT_MS, save_screenshot
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 
@@ -38,7 +38,7 @@ def execute(block):
     return live
 
 
-def test_swagger_ui_lists_and_creates_articles_without_outside_requests(server, open_page):
+def test_swagger_ui_lists_and_creates_articles_without_outside_requests(server, open_page, write_key):
     watched = open_page(server.url, viewport=DESKTOP)
     page = watched.page
     page.goto(f"{server.url}/docs")
@@ -59,7 +59,7 @@ def test_swagger_ui_lists_and_creates_articles_without_outside_requests(server, 
     page.locator(".auth-wrapper button.authorize").click()
     dialog = page.locator(".modal-ux")
     expect(dialog).to_be_visible()
-    dialog.locator("input[type=text]").fill(f"Bearer {WRITE_KEY}")
+    dialog.locator("input[type=text]").fill(f"Bearer {write_key}")
     dialog.locator("button.authorize").click()
     expect(dialog.locator("button.authorize")).to_have_count(0)  # now it offers Logout
     dialog.locator("button.btn-done").click()
@@ -88,6 +88,6 @@ def test_swagger_ui_lists_and_creates_articles_without_outside_requests(server, 
     stored = requests.get(f"{server.url}/api/v1/articles/{article['id']}", timeout=10)
     assert stored.status_code == 200
     assert stored.json()["title"] == article["title"]
-    requests.delete(stored.url, headers={"Authorization": f"Bearer {WRITE_KEY}"}, timeout=10)
+    requests.delete(stored.url, headers={"Authorization": f"Bearer {write_key}"}, timeout=10)
 
     watched.assert_clean()
