@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
-from service.services import INDEX_DIR
+from service.domain.indexes import INDEX_DIR
 
 # The files that are the seeded store and what is derived from its snapshot. The rest of a data
 # directory (event counters, lock files, the readers' secret) each test's open() makes afresh,
