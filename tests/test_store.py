@@ -7,6 +7,8 @@ import json
 import orjson
 import pytest
 
+from service.domain.popularity.events import EventCounter
+from service.domain.store.jsonl import JsonLines
 from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
 from service.domain.store.store import Store
 
@@ -53,6 +55,31 @@ def test_torn_last_line_is_dropped_and_cut_by_next_writer(tmp_path):
     lines = journal.read_bytes().splitlines()
     assert all(json.loads(line) for line in lines)
     assert set(open_store(tmp_path).all("articles")) == {"a", "c"}
+
+
+def test_journal_and_counter_files_keep_their_headers(tmp_path):
+    open_store(tmp_path)
+    EventCounter(tmp_path, "views")
+    assert (tmp_path / "journal.jsonl").read_bytes() == b'{"base":0}\n'
+    assert (tmp_path / "views.jsonl").read_bytes() == b'{"generation":0}\n'
+
+
+def test_jsonl_reading_stops_or_skips_at_a_bad_line_and_waits_for_a_torn_one(tmp_path):
+    log = JsonLines(tmp_path / "x.jsonl", "generation")
+    with log.lock():
+        log.rewrite(3)
+        log.append({"a": 1})
+    head = log.path.read_bytes()
+    with open(log.path, "ab") as handle:
+        handle.write(b'not json\n{"a": 2}\n{"a": 3')  # a whole bad line, then a torn one
+    with log.reader() as reader:
+        assert reader.generation == 3
+        assert reader.lines(0) == ([{"generation": 3}, {"a": 1}], len(head))
+        values, end = reader.lines(len(head), skip_bad=True)
+        assert values == [{"a": 2}] and end == reader.size - len(b'{"a": 3')
+    with log.lock():
+        log.append({"a": 4})  # cuts the torn line first
+    assert log.path.read_bytes() == head + b'not json\n{"a": 2}\n{"a":4}\n'
 
 
 def test_compaction_folds_journal_into_snapshot(tmp_path):
