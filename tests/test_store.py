@@ -9,6 +9,8 @@ import pytest
 
 from service.domain.popularity.events import EventCounter
 from service.domain.store.jsonl import JsonLines
+from service.domain.store.records import check_document
+from service.domain.store.seeds import SEEDS_DIR, seed_document
 from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
 from service.domain.store.store import Store
 
@@ -172,6 +174,25 @@ def test_version_1_snapshot_is_migrated_with_a_backup(tmp_path):
     assert store.get("articles", "x2")["published_at"] == "2025-01-01"
     assert orjson.loads((tmp_path / "snapshot.v1.json").read_bytes()) == old
     assert orjson.loads((tmp_path / "snapshot.json").read_bytes())["schema_version"] == SCHEMA_VERSION
+
+
+def test_version_2_store_opens_without_the_stored_views(tmp_path):
+    old = seed_document(SEEDS_DIR)
+    old.update(schema_version=2, seq=1)
+    for article in old["articles"]:
+        article["views"] = 0  # what version 2 stored, always 0
+    (tmp_path / "snapshot.json").write_bytes(orjson.dumps(old))
+    change = {"seq": 2, "op": "put", "kind": "articles", "key": "x2",
+              "record": {**old["articles"][0], "id": "x2", "views": 0}}
+    (tmp_path / "journal.jsonl").write_bytes(b'{"base":1}\n' + orjson.dumps(change) + b"\n")
+    store = open_store(tmp_path)
+    assert len(store.all("articles")) == len(old["articles"]) + 1
+    assert not [a["id"] for a in store.all("articles").values() if "views" in a]
+    assert check_document(store.document()) == []
+    assert orjson.loads((tmp_path / "snapshot.v2.json").read_bytes()) == old
+    migrated = orjson.loads((tmp_path / "snapshot.json").read_bytes())
+    assert migrated["schema_version"] == SCHEMA_VERSION == 3 and migrated["seq"] == 2
+    assert open_store(tmp_path).document() == store.document()
 
 
 def test_failed_append_leaves_no_partial_line(tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ class ArticleWrites:
                 raise Conflict(f"an article with id '{article_id}' exists", {"id": ["already exists"]})
             now = utcnow()
             record = self._complete({**data, "id": article_id})
-            record.update(created_at=now, updated_at=now, version=1, views=0)
+            record.update(created_at=now, updated_at=now, version=1)
             return record
 
         return self.store.write("articles", article_id, decide)
@@ -135,7 +135,6 @@ class ArticleWrites:
             created_at=current["created_at"],
             updated_at=utcnow(),
             version=current["version"] + 1,
-            views=current.get("views", 0),
         )
         return record
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from ..store.snapshot import SCHEMA_VERSION
 from ..store.store import Store, utcnow
 
-# What the importer decides; store bookkeeping (version, timestamps, views) is not compared.
+# What the importer decides; store bookkeeping (version, timestamps) is not compared.
 CONTENT_FIELDS = ("title", "answer", "summary", "body", "category", "topics", "tags", "regions",
                   "disclaimer", "published_at", "status", "related_curated")
 
@@ -46,6 +46,6 @@ def import_articles(store: Store, articles: Iterable[dict], progress: Callable[[
 def _stamped(current: dict | None, article: dict) -> dict:
     now = utcnow()
     if current is None:
-        return {**article, "created_at": now, "updated_at": now, "version": 1, "views": 0}
+        return {**article, "created_at": now, "updated_at": now, "version": 1}
     return {**article, "created_at": current["created_at"], "updated_at": now,
-            "version": current["version"] + 1, "views": current.get("views", 0)}
+            "version": current["version"] + 1}

@@ -31,7 +31,6 @@ def seed_document(seeds_dir: Path = SEEDS_DIR) -> dict:
         article.setdefault("created_at", stamp)
         article.setdefault("updated_at", stamp)
         article.setdefault("version", 1)
-        article.setdefault("views", 0)
         for field in ("summary", "topics", "regions"):
             article.setdefault(f"{field}_auto", True)
     return doc
