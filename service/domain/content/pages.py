@@ -299,10 +299,10 @@ def _record(taxonomy: list[dict], **fields) -> dict:
                            regions=find_regions)
 
 
-def _common(values: list[str], default: str | None) -> str | None:
+def _common(values: list[str]) -> str | None:
     """The most common value; ties go to the greatest (the latest date)."""
     if not values:
-        return default
+        return None
     counts = Counter(values)
     return max(counts, key=lambda v: (counts[v], v))
 
@@ -328,8 +328,8 @@ def build_articles(pages: list[tuple[str, ParsedPage]], taxonomy: list[dict]) ->
         by_key[key] = (pid, f"page {source}")
         kept.append((source, page, _record(
             taxonomy, id=pid, title=page.title, answer=page.answer, summary=page.summary,
-            body=page.body_markdown, category=_common([c.category for c in page.cards], None),
-            disclaimer=page.disclaimer, published_at=_common([c.date for c in page.cards], None),
+            body=page.body_markdown, category=_common([c.category for c in page.cards]),
+            disclaimer=page.disclaimer, published_at=_common([c.date for c in page.cards]),
         )))
         hot.extend(h for h in page.hot_searches if h not in hot)
 
