@@ -68,6 +68,21 @@ def test_export_then_import_round_trips(app, runner, client, tmp_path, write_hea
     assert other.extensions["service"].store.get("articles", "exported")["title"] == "导出"
 
 
+def test_a_version_2_backup_imports_without_its_stored_views(runner, tmp_path):
+    backup = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    doc = orjson.loads(backup.read_bytes())
+    doc["schema_version"] = 2
+    for article in doc["articles"]:
+        article["views"] = 0  # what version 2 stored
+    backup.write_bytes(orjson.dumps(doc))
+    other = cli_app(tmp_path / "other")
+    result = other.test_cli_runner().invoke(args=["import", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert not [a for a in other.extensions["service"].store.all("articles").values() if "views" in a]
+    assert other.test_cli_runner().invoke(args=["db", "check"]).exit_code == 0
+
+
 def test_import_rejects_invalid_files_and_writes_nothing(tmp_path):
     app = cli_app(tmp_path / "data")
     runner = app.test_cli_runner()

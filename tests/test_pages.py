@@ -23,7 +23,7 @@ from service.domain.text import normalise
 PAGES = Path(__file__).resolve().parents[1] / "seeds" / "pages"
 RECORD_KEYS = {
     "id", "title", "answer", "summary", "body", "category", "topics", "topics_auto", "tags",
-    "regions", "disclaimer", "published_at", "status", "related_curated",
+    "regions", "disclaimer", "published_at", "status", "related_curated", "summary_auto", "regions_auto",
 }
 
 
@@ -164,6 +164,7 @@ def test_record_shape(result):
     for a in result.articles:
         assert set(a) == RECORD_KEYS
         assert a["category"] == "健康新闻" and a["status"] == "published" and a["topics_auto"] is True
+        assert a["regions_auto"] is True and a["summary_auto"] is False  # the summary is the page's own
         assert a["tags"] == [] and a["disclaimer"] == "本内容不能代替面诊,如有不适请尽快就医。"
         assert 0 < len(a["summary"]) <= 120 and "\n" not in a["summary"]
         assert a["body"].strip()

@@ -7,6 +7,10 @@ import json
 import orjson
 import pytest
 
+from service.domain.popularity.events import EventCounter
+from service.domain.store.jsonl import JsonLines
+from service.domain.store.records import check_document
+from service.domain.store.seeds import SEEDS_DIR, seed_document
 from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
 from service.domain.store.store import Store
 
@@ -53,6 +57,31 @@ def test_torn_last_line_is_dropped_and_cut_by_next_writer(tmp_path):
     lines = journal.read_bytes().splitlines()
     assert all(json.loads(line) for line in lines)
     assert set(open_store(tmp_path).all("articles")) == {"a", "c"}
+
+
+def test_journal_and_counter_files_keep_their_headers(tmp_path):
+    open_store(tmp_path)
+    EventCounter(tmp_path, "views")
+    assert (tmp_path / "journal.jsonl").read_bytes() == b'{"base":0}\n'
+    assert (tmp_path / "views.jsonl").read_bytes() == b'{"generation":0}\n'
+
+
+def test_jsonl_reading_stops_or_skips_at_a_bad_line_and_waits_for_a_torn_one(tmp_path):
+    log = JsonLines(tmp_path / "x.jsonl", "generation")
+    with log.lock():
+        log.rewrite(3)
+        log.append({"a": 1})
+    head = log.path.read_bytes()
+    with open(log.path, "ab") as handle:
+        handle.write(b'not json\n{"a": 2}\n{"a": 3')  # a whole bad line, then a torn one
+    with log.reader() as reader:
+        assert reader.generation == 3
+        assert reader.lines(0) == ([{"generation": 3}, {"a": 1}], len(head))
+        values, end = reader.lines(len(head), skip_bad=True)
+        assert values == [{"a": 2}] and end == reader.size - len(b'{"a": 3')
+    with log.lock():
+        log.append({"a": 4})  # cuts the torn line first
+    assert log.path.read_bytes() == head + b'not json\n{"a": 2}\n{"a":4}\n'
 
 
 def test_compaction_folds_journal_into_snapshot(tmp_path):
@@ -145,6 +174,25 @@ def test_version_1_snapshot_is_migrated_with_a_backup(tmp_path):
     assert store.get("articles", "x2")["published_at"] == "2025-01-01"
     assert orjson.loads((tmp_path / "snapshot.v1.json").read_bytes()) == old
     assert orjson.loads((tmp_path / "snapshot.json").read_bytes())["schema_version"] == SCHEMA_VERSION
+
+
+def test_version_2_store_opens_without_the_stored_views(tmp_path):
+    old = seed_document(SEEDS_DIR)
+    old.update(schema_version=2, seq=1)
+    for article in old["articles"]:
+        article["views"] = 0  # what version 2 stored, always 0
+    (tmp_path / "snapshot.json").write_bytes(orjson.dumps(old))
+    change = {"seq": 2, "op": "put", "kind": "articles", "key": "x2",
+              "record": {**old["articles"][0], "id": "x2", "views": 0}}
+    (tmp_path / "journal.jsonl").write_bytes(b'{"base":1}\n' + orjson.dumps(change) + b"\n")
+    store = open_store(tmp_path)
+    assert len(store.all("articles")) == len(old["articles"]) + 1
+    assert not [a["id"] for a in store.all("articles").values() if "views" in a]
+    assert check_document(store.document()) == []
+    assert orjson.loads((tmp_path / "snapshot.v2.json").read_bytes()) == old
+    migrated = orjson.loads((tmp_path / "snapshot.json").read_bytes())
+    assert migrated["schema_version"] == SCHEMA_VERSION == 3 and migrated["seq"] == 2
+    assert open_store(tmp_path).document() == store.document()
 
 
 def test_failed_append_leaves_no_partial_line(tmp_path, monkeypatch):

@@ -1,10 +1,11 @@
 """Creating, replacing, patching and deleting articles.
 
-Derived fields are filled here, once, on every write: the summary from the
-body when none is given, topics from the text unless an editor chose them,
-regions from the text unless given (given ones are checked against the
-gazetteer and stored as derived ones are). Version checks run inside the store's
-write lock, so a stale writer in another process cannot overwrite.
+Every write makes its record with article_record (defaults, the summary,
+topics and regions derived where left empty, the bookkeeping); here an
+editor's topics are checked against the taxonomy and an editor's regions
+against the gazetteer (and stored as derived ones are). Version checks run
+inside the store's write lock, so a stale writer in another process cannot
+overwrite.
 
 When the taxonomy's keywords change, reclassify() derives the topics again
 for the articles whose topics were derived (`topics_auto`; an editor's
@@ -16,17 +17,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date
 
 from ..errors import Conflict, Invalid, NotFound, PreconditionFailed
 from ..store.store import Store, utcnow
 from ..text import normalise, tokens
-from .markdown import excerpt
-
-DEFAULT_DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
-DEFAULT_CATEGORY = "健康新闻"
-# Fields derived from the text unless an editor sets them.
-DERIVED = ("summary", "topics", "regions")
+from .article_record import DERIVED, article_record, stamped
 
 
 class _Unchanged(Exception):
@@ -46,18 +41,14 @@ class ArticleWrites:
         def decide(current):
             if current is not None:
                 raise Conflict(f"an article with id '{article_id}' exists", {"id": ["already exists"]})
-            now = utcnow()
-            record = self._complete({**data, "id": article_id})
-            record.update(created_at=now, updated_at=now, version=1, views=0)
-            return record
+            return self._record({**data, "id": article_id})
 
         return self.store.write("articles", article_id, decide)
 
     def replace(self, article_id: str, data: dict, if_match: int | None = None) -> dict:
         def decide(current):
             current = self._existing(article_id, current, if_match)
-            record = self._complete({**data, "id": article_id})
-            return self._bump(current, record)
+            return self._record({**data, "id": article_id}, current)
 
         return self.store.write("articles", article_id, decide)
 
@@ -72,7 +63,7 @@ class ArticleWrites:
                 if field not in changes and current.get(f"{field}_auto"):
                     merged[field] = None  # derived before: derive again from the new text
             # Regions kept from before were checked when they were set.
-            return self._bump(current, self._complete(merged, check_regions="regions" in changes))
+            return self._record(merged, current, check_regions="regions" in changes)
 
         return self.store.write("articles", article_id, decide)
 
@@ -111,11 +102,10 @@ class ArticleWrites:
         # Decided again under the write lock: another worker may have changed it.
         if current is None or not current.get("topics_auto"):
             raise _Unchanged
-        taxonomy = list(self.store.all("topics").values())
-        topics = self._assign_topics(current["title"], current["body"], taxonomy)
+        topics = self._topics(current["title"], current["body"])
         if topics == current["topics"]:
             raise _Unchanged
-        return self._bump(current, {**current, "topics": topics})
+        return stamped({**current, "topics": topics}, utcnow(), current)
 
     # -- helpers ---------------------------------------------------------
 
@@ -129,45 +119,20 @@ class ArticleWrites:
             )
         return current
 
-    @staticmethod
-    def _bump(current: dict, record: dict) -> dict:
-        record.update(
-            created_at=current["created_at"],
-            updated_at=utcnow(),
-            version=current["version"] + 1,
-            views=current.get("views", 0),
-        )
-        return record
-
-    def _complete(self, data: dict, check_regions: bool = True) -> dict:
-        """Fill defaults and derive what was left empty; check topic slugs and places."""
-        record = dict(data)
-        record.setdefault("answer", None)
-        record.setdefault("tags", [])
-        record.setdefault("related_curated", [])
-        record["category"] = record.get("category") or DEFAULT_CATEGORY
-        record["disclaimer"] = record.get("disclaimer") or DEFAULT_DISCLAIMER
-        record["status"] = record.get("status") or "published"
-        published = record.get("published_at") or date.today()
-        record["published_at"] = published if isinstance(published, str) else published.isoformat()
-        record["summary_auto"] = not record.get("summary")
-        if record["summary_auto"]:
-            record["summary"] = excerpt(record["body"])
-        record["topics_auto"] = record.get("topics") is None
-        if record["topics_auto"]:
-            taxonomy = list(self.store.all("topics").values())
-            record["topics"] = self._assign_topics(record["title"], record["body"], taxonomy)
-        else:
+    def _record(self, fields: dict, current: dict | None = None, check_regions: bool = True) -> dict:
+        """The record to store (see article_record), with an editor's topics and places checked."""
+        record = article_record(fields, utcnow(), current, topics=self._topics, regions=self._find_regions)
+        if not record["topics_auto"]:
             unknown = [slug for slug in record["topics"] if self.store.get("topics", slug) is None]
             if unknown:
                 raise Invalid("unknown topics", {"topics": [f"no topic '{s}'" for s in unknown]})
             record["topics"] = list(dict.fromkeys(record["topics"]))
-        record["regions_auto"] = record.get("regions") is None
-        if record["regions_auto"]:
-            record["regions"] = self._find_regions(record["title"], record["body"])
-        elif check_regions:
+        if not record["regions_auto"] and check_regions:
             regions, problems = self._editor_regions(record["regions"])
             if problems:
                 raise Invalid(" ".join(problems), {"regions": problems})
             record["regions"] = regions
         return record
+
+    def _topics(self, title: str, body: str) -> list[str]:
+        return self._assign_topics(title, body, list(self.store.all("topics").values()))

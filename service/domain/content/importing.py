@@ -11,41 +11,29 @@ from collections.abc import Callable, Iterable
 
 from ..store.snapshot import SCHEMA_VERSION
 from ..store.store import Store, utcnow
+from .article_record import stamped
 
-# What the importer decides; store bookkeeping (version, timestamps, views) is not compared.
-CONTENT_FIELDS = ("title", "answer", "summary", "body", "category", "topics", "tags", "regions",
-                  "disclaimer", "published_at", "status", "related_curated")
+# What the importer decides; store bookkeeping (version, timestamps) is not compared.
+COMPARED = ("title", "answer", "summary", "body", "category", "topics", "tags", "regions",
+            "disclaimer", "published_at", "status", "related_curated")
 
 
 def dataset(articles: list[dict]) -> dict:
-    """The committed seeds/articles.json document."""
-    return {"schema_version": SCHEMA_VERSION, "articles": [with_flags(a) for a in articles]}
-
-
-def with_flags(article: dict) -> dict:
-    """Imported summaries are the page's own text; topics and regions were derived."""
-    return {**article, "summary_auto": False, "topics_auto": True, "regions_auto": True}
+    """The committed seeds/articles.json document: articles as build_articles makes them."""
+    return {"schema_version": SCHEMA_VERSION, "articles": articles}
 
 
 def import_articles(store: Store, articles: Iterable[dict], progress: Callable[[], None] = lambda: None
                     ) -> dict[str, int]:
-    """Write each article unless the store already has the same content."""
+    """Write each article (as build_articles makes them) unless the store already has the same content."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for article in articles:
-        article = with_flags(article)
         current = store.get("articles", article["id"])
-        if current is not None and all(current.get(f) == article.get(f) for f in CONTENT_FIELDS):
+        if current is not None and all(current.get(f) == article.get(f) for f in COMPARED):
             counts["unchanged"] += 1
         else:
-            store.write("articles", article["id"], lambda current, article=article: _stamped(current, article))
+            store.write("articles", article["id"],
+                        lambda current, article=article: stamped(article, utcnow(), current))
             counts["created" if current is None else "updated"] += 1
         progress()
     return counts
-
-
-def _stamped(current: dict | None, article: dict) -> dict:
-    now = utcnow()
-    if current is None:
-        return {**article, "created_at": now, "updated_at": now, "version": 1, "views": 0}
-    return {**article, "created_at": current["created_at"], "updated_at": now,
-            "version": current["version"] + 1, "views": current.get("views", 0)}

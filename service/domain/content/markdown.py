@@ -7,7 +7,6 @@ tags and URL schemes, so body_html can be injected into a page as it is.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import nh3
@@ -21,7 +20,6 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_SPACES = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=2048)
@@ -39,19 +37,25 @@ def to_html(markdown: str) -> str:
 @lru_cache(maxsize=2048)
 def to_text(markdown: str) -> str:
     """Plain text of a Markdown body: inline content, one block a line."""
-    lines: list[str] = []
-    for token in _md.parse(markdown):
-        if token.type == "inline":
-            text = "".join(
-                child.content for child in token.children or () if child.type in ("text", "code_inline")
-            )
-            lines.append(text.strip())
+    lines = [_plain(token) for token in _md.parse(markdown) if token.type == "inline"]
     return "\n".join(line for line in lines if line)
 
 
-def excerpt(markdown: str, limit: int = 120) -> str:
-    """A one-paragraph plain-text excerpt of at most `limit` characters."""
-    text = _SPACES.sub(" ", to_text(markdown)).strip()
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
+def text_blocks(markdown: str) -> list[tuple[str, int, str]]:
+    """The plain text of each block that has some, in order, as (kind, nesting level, text):
+    ("heading", 0, ...) for a heading, ("paragraph", 0, ...) for a paragraph of its own,
+    ("paragraph", 2, ...) for one in a list item."""
+    blocks = []
+    opened = None
+    for token in _md.parse(markdown):
+        if token.nesting == 1:
+            opened = token
+        elif token.type == "inline" and (text := _plain(token)):
+            blocks.append((opened.type.removesuffix("_open"), opened.level, text))
+    return blocks
+
+
+def _plain(inline) -> str:
+    return "".join(
+        child.content for child in inline.children or () if child.type in ("text", "code_inline")
+    ).strip()

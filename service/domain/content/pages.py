@@ -22,6 +22,8 @@ whitespace. It is an answer when all hold:
   医保统筹账户 不会每年清零), not an answer to it.
 
 The answer is stored apart and left out of the card's body and summary.
+Records are made by article_content, so a page's summary follows the same rule
+as any article's; it is stored as the page's own (summary_auto false).
 """
 
 from __future__ import annotations
@@ -34,14 +36,12 @@ from datetime import date
 from pathlib import Path
 
 from ..text import normalise
+from .article_record import article_content, summary_of
 from .regions import find_regions
 from .taxonomy import assign_topics
 
 RELATED = "相关推荐"
 HOT_SEARCHES = "大家都在搜"
-DEFAULT_CATEGORY = "健康新闻"
-DEFAULT_DISCLAIMER = "本内容不能代替面诊,如有不适请尽快就医。"
-SUMMARY_CHARS = 120
 ANSWER_CHARS = 20
 
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、")
@@ -52,7 +52,6 @@ _CARD_DATE = re.compile(r"^(\S.*?)\s+(\d{4}-\d{2}-\d{2})$")
 _NAVIGATION = re.compile(r"^首页\s+顶部$")
 _PUNCT = re.compile(r"[,，。:：;；!！?？、]")
 _LEADING_PUNCT = re.compile(r"^[,，。:：;；!！?？、)）]")
-_SENTENCE_END = re.compile(r"[。!！?？;；]")
 _FILE_ID = re.compile(r"([0-9a-f]{16})(?:\.txt)?$")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 _MD_LINE_START = re.compile(r"^(#{1,6}(\s|$)|[-+*>]\s|\d+[.)](\s|$)|=+$)")
@@ -84,7 +83,7 @@ class ParsedPage:
     disclaimer: str | None
     hot_searches: list[str] = field(default_factory=list)
     cards: list[Card] = field(default_factory=list)
-    summary: str = ""  # plain text derived from the body
+    summary: str = ""  # the body's summary (article_record.summary_of)
 
 
 @dataclass
@@ -155,9 +154,9 @@ def parse_page(text: str, source: str = "page") -> ParsedPage:
     answer = None
     if len(body) > 1 and is_answer(body[0][1], title) and not _structural(body[0][1]):
         answer = body.pop(0)[1].strip()
-    markdown, summary = _render_body(body)
+    markdown = _render_body(body)
     cards = _parse_cards(lines, related, fail)
-    return ParsedPage(title, answer, markdown, disclaimer, hot_searches, cards, summary)
+    return ParsedPage(title, answer, markdown, disclaimer, hot_searches, cards, summary_of(markdown))
 
 
 def _structural(line: str) -> bool:
@@ -213,8 +212,8 @@ def _heading_like(text: str) -> bool:
     return len(text) <= 30 and not _PUNCT.search(text.rstrip(":："))
 
 
-def _render_body(body: list[tuple[int, str]]) -> tuple[str, str]:
-    """(Markdown, summary) of the body lines.
+def _render_body(body: list[tuple[int, str]]) -> str:
+    """Markdown of the body lines.
 
     Sections become ``## 一、...``; numbered items one ordered list per run
     (numbered 1, 2, 3 even where the page repeats "1."); what is indented under
@@ -222,8 +221,6 @@ def _render_body(body: list[tuple[int, str]]) -> tuple[str, str]:
     bullets right after it - stays inside that item.
     """
     blocks: list[str] = []
-    paragraphs: list[str] = []  # top-level paragraphs, for the summary
-    texts: list[str] = []  # every non-heading line, the summary's fallback
     item = None  # the open numbered item: {"n", "indent", "heading", "children", "last"}
 
     def close():
@@ -237,8 +234,6 @@ def _render_body(body: list[tuple[int, str]]) -> tuple[str, str]:
         indent = len(raw) - len(raw.lstrip())
         line = raw.strip()
         bullet, numbered = _BULLET.match(line), _ITEM.match(line)
-        if not _SECTION.match(line):
-            texts.append((bullet or numbered).groups()[-1] if bullet or numbered else line)
         if _SECTION.match(line):
             close()
             counter = 0
@@ -260,9 +255,8 @@ def _render_body(body: list[tuple[int, str]]) -> tuple[str, str]:
                 blocks.append("- " + _md(bullet.group(1)))
             else:
                 blocks.append(_md(line))
-                paragraphs.append(line)
     close()
-    return "\n\n".join(blocks) + "\n", _summary_from(paragraphs or texts)
+    return "\n\n".join(blocks) + "\n"
 
 
 def _belongs(item: dict, indent: int, kind: str) -> bool:
@@ -282,24 +276,6 @@ def _render_item(item: dict) -> str:
     return "\n\n".join(parts)
 
 
-def _summary_from(paragraphs: list[str]) -> str:
-    """The first paragraph that is not a lead-in to a list (…如下:), else the first."""
-    chosen = next((p for p in paragraphs if not p.rstrip().endswith((":", "："))), None)
-    return summarise(chosen or (paragraphs[0] if paragraphs else ""))
-
-
-def summarise(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """Plain text cut to ``limit`` characters, at a sentence end when one is near."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-    if ends and ends[-1] >= limit // 3:
-        return head[: ends[-1]]
-    return head.rstrip(",，、:： ") + "…"
-
-
 # -- pages to articles ----------------------------------------------------------
 
 
@@ -317,21 +293,16 @@ def _key(title: str) -> str:
     return " ".join(normalise(title).split())
 
 
-def _record(**fields) -> dict:
-    record = {
-        "id": None, "title": None, "answer": None, "summary": "", "body": "",
-        "category": DEFAULT_CATEGORY, "topics": [], "topics_auto": True, "tags": [],
-        "regions": [], "disclaimer": DEFAULT_DISCLAIMER, "published_at": None,
-        "status": "published", "related_curated": [],
-    }
-    record.update(fields)
-    return record
+def _record(taxonomy: list[dict], **fields) -> dict:
+    """An article from a page or a card; its summary is the page's own, its topics and regions derived."""
+    return article_content(fields, topics=lambda title, body: assign_topics(title, body, taxonomy),
+                           regions=find_regions)
 
 
-def _common(values: list[str], default: str) -> str:
+def _common(values: list[str]) -> str | None:
     """The most common value; ties go to the greatest (the latest date)."""
     if not values:
-        return default
+        return None
     counts = Counter(values)
     return max(counts, key=lambda v: (counts[v], v))
 
@@ -356,13 +327,9 @@ def build_articles(pages: list[tuple[str, ParsedPage]], taxonomy: list[dict]) ->
         pid = page_id(source, page)
         by_key[key] = (pid, f"page {source}")
         kept.append((source, page, _record(
-            id=pid, title=page.title, answer=page.answer, summary=page.summary,
-            body=page.body_markdown,
-            category=_common([c.category for c in page.cards], DEFAULT_CATEGORY),
-            topics=assign_topics(page.title, page.body_markdown, taxonomy),
-            regions=find_regions(page.title, page.body_markdown),
-            disclaimer=page.disclaimer or DEFAULT_DISCLAIMER,
-            published_at=_common([c.date for c in page.cards], None),
+            taxonomy, id=pid, title=page.title, answer=page.answer, summary=page.summary,
+            body=page.body_markdown, category=_common([c.category for c in page.cards]),
+            disclaimer=page.disclaimer, published_at=_common([c.date for c in page.cards]),
         )))
         hot.extend(h for h in page.hot_searches if h not in hot)
 
@@ -389,9 +356,8 @@ def _card_record(cid: str, card: Card, disclaimer: str, taxonomy: list[dict]) ->
     _, rest = split_answer(card.excerpt, card.title)
     body = _md(rest) + "\n"
     return _record(
-        id=cid, title=card.title, answer=card.answer, summary=summarise(rest), body=body,
-        category=card.category, topics=assign_topics(card.title, body, taxonomy),
-        regions=find_regions(card.title, body), disclaimer=disclaimer, published_at=card.date,
+        taxonomy, id=cid, title=card.title, answer=card.answer, summary=summary_of(body), body=body,
+        category=card.category, disclaimer=disclaimer, published_at=card.date,
     )
 
 

@@ -5,8 +5,9 @@ view or a search is too cheap an event to take a lock and fsync for each one. So
 
 * record() only bumps an in-memory buffer (per key and second);
 * flush() - every FLUSH_SECONDS, or after FLUSH_EVENTS buffered events, or at
-  close() - appends the buffer as one JSON line to DATA_DIR/<name>.jsonl
-  under an exclusive flock on <name>.jsonl.lock;
+  close() - appends the buffer as one line ({"v": [...], "r": [...]}) to
+  DATA_DIR/<name>.jsonl, a JsonLines file (store/jsonl.py) whose header names
+  its generation ({"generation": n}), under its exclusive lock;
 * refresh() replays the lines other processes appended since our offset,
   like the store's journal, keeping totals and notifying listeners (the
   trending scores) of every (article, count, time) event;
@@ -17,11 +18,12 @@ view or a search is too cheap an event to take a lock and fsync for each one. So
 
 Loss window: events still in a process's buffer - at most FLUSH_SECONDS
 (2 s) or FLUSH_EVENTS events - are lost if that process dies without close();
-a clean shutdown (gunicorn worker_exit -> close()) flushes them. Lines are
-written with one write() on an O_APPEND file, so another process's crash
-cannot tear them; fsync is off by default (fsync=True to turn it on), so a
-machine crash (power, kernel) can also lose what the OS had not yet written
-back, typically up to ~30 s. Those are page views and searches, not money.
+a clean shutdown (gunicorn worker_exit -> close()) flushes them. A line torn
+by a crashed writer is cut by the next one; a whole line that is not JSON is
+skipped, never a reason to stop counting. fsync is off by default (fsync=True
+to turn it on), so a machine crash (power, kernel) can also lose what the OS
+had not yet written back, typically up to ~30 s. Those are page views and
+searches, not money.
 
 The snapshot keeps totals plus hourly counts for the last RECENT_HOURS, so
 time-decayed scores survive compaction and restarts.
@@ -39,7 +41,6 @@ so distinct readers can be told apart across restarts too.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
@@ -50,7 +51,8 @@ from pathlib import Path
 
 import orjson
 
-from ..store.files import atomic_write, exclusive_lock
+from ..store.files import atomic_write
+from ..store.jsonl import JsonLines
 
 log = logging.getLogger("service.events")
 
@@ -79,10 +81,9 @@ class EventCounter:
     ):
         self.dir = Path(data_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.dir / f"{name}.jsonl"
+        self._file = JsonLines(self.dir / f"{name}.jsonl", "generation")
+        self.log_path = self._file.path
         self.snapshot_path = self.dir / f"{name}-snapshot.json"
-        self.lock_path = self.dir / f"{name}.jsonl.lock"
-        self.lock_path.touch(exist_ok=True)
         self.flush_seconds, self.flush_events = flush_seconds, flush_events
         self.compact_bytes, self.fsync, self.clock = compact_bytes, fsync, clock
         self._mutex = threading.RLock()
@@ -180,11 +181,12 @@ class EventCounter:
                 entry = {"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}
                 if self._pending_readers:
                     entry["r"] = [[key, t, reader] for (key, _, reader), t in self._pending_readers.items()]
-                line = orjson.dumps(entry) + b"\n"
                 try:
-                    with self._locked():
-                        self._repair_tail()
-                        _append(self.log_path, line, self.fsync)
+                    with self._file.lock():
+                        self._file.append(entry, fsync=False)
+                        if self.fsync:
+                            with suppress(OSError):  # the line is readable: its events must not be sent again
+                                self._file.sync()
                 except OSError as exc:
                     log.warning("%s: cannot append, events kept in memory: %s", self.log_path, exc)
                 else:
@@ -203,29 +205,23 @@ class EventCounter:
         """Replay lines appended since we last looked; reload after a compaction."""
         reload = self._reload_locked if _locked else self._reload  # flock is not re-entrant
         with self._mutex:
-            try:
-                st = self.log_path.stat()
-            except FileNotFoundError:
-                st = None
+            st = self._file.stat()
             if st is None or self._position is None or st.st_ino != self._position[0]:
                 reload()
                 return
             if st.st_size == self._position[2]:
                 return
-            with open(self.log_path, "rb") as handle:
-                if os.fstat(handle.fileno()).st_ino != self._position[0]:
+            with self._file.reader() as reader:
+                if reader.inode != self._position[0]:
                     reload()
                     return
-                handle.seek(self._position[2])
-                data = handle.read()
-            end = data.rfind(b"\n") + 1  # a torn last line waits until it is whole (or cut)
-            events = self._parse(data[:end])
-            self._position = (self._position[0], self._position[1], self._position[2] + end)
-            self._apply(events, reset=False)
+                lines, end = reader.lines(self._position[2], skip_bad=True)
+            self._position = (self._position[0], self._position[1], end)
+            self._apply(self._parse(lines), reset=False)
 
     def compact(self, force: bool = True) -> None:
         """Fold the log into the snapshot and start a new generation."""
-        with self._mutex, self._locked():
+        with self._mutex, self._file.lock():
             self.refresh(_locked=True)
             if not force and self.log_path.stat().st_size <= self.compact_bytes:
                 return  # another process compacted while we waited for the lock
@@ -241,8 +237,8 @@ class EventCounter:
             }
             doc = {"generation": generation, "totals": dict(self._totals), "recent": recent,
                    "readers": {key: seen for key, seen in readers.items() if seen}}
-            _write_atomic(self.snapshot_path, orjson.dumps(doc))
-            _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
+            atomic_write(self.snapshot_path, orjson.dumps(doc))  # under the lock: one temp name serves
+            self._file.rewrite(generation)
             self._reload_locked()
 
     def start(self, interval: float | None = None) -> EventCounter:
@@ -267,38 +263,21 @@ class EventCounter:
 
     # -- internals -------------------------------------------------------------
 
-    def _locked(self):
-        return exclusive_lock(self.lock_path)
-
-    def _repair_tail(self) -> None:
-        """Under the lock: cut a line a crashed writer left half-written."""
-        with open(self.log_path, "rb+") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            handle.seek(max(0, size - 1))
-            if handle.read(1) == b"\n":
-                return
-            handle.seek(0)
-            data = handle.read()
-            handle.truncate(data.rfind(b"\n") + 1)
-
     def _reload(self) -> None:
-        with self._locked():
+        with self._file.lock():
             self._reload_locked()
 
     def _reload_locked(self) -> None:
         """Snapshot plus the whole current log; creates or repairs the files if need be."""
         snapshot = orjson.loads(self.snapshot_path.read_bytes()) if self.snapshot_path.exists() else {}
         generation = snapshot.get("generation", 0)
-        header = self._header()
+        header = self._file.generation()
         if header is None or header < generation:
             # No log yet, or a compaction crashed between its two renames: the snapshot has it all.
-            _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
-        with open(self.log_path, "rb") as handle:
-            inode = os.fstat(handle.fileno()).st_ino
-            data = handle.read()
-        end = data.rfind(b"\n") + 1
+            self._file.rewrite(generation)
+        with self._file.reader() as reader:
+            inode = reader.inode
+            lines, end = reader.lines(0, skip_bad=True)
         self._totals = defaultdict(int, snapshot.get("totals", {}))
         self._recent = defaultdict(lambda: defaultdict(int))
         for aid, hours in snapshot.get("recent", {}).items():
@@ -306,32 +285,18 @@ class EventCounter:
         self._readers = defaultdict(dict, {key: dict(seen) for key, seen in snapshot.get("readers", {}).items()})
         self._position = (inode, generation, end)
         self.generation += 1
-        events = self._admit(self._parse(data[:end]))
+        events = self._admit(self._parse(lines))
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
         for listener in self._listeners:
             listener(self._history(), True)
 
-    def _header(self) -> int | None:
-        try:
-            with open(self.log_path, "rb") as handle:
-                first = handle.readline()
-        except FileNotFoundError:
-            return None
-        try:
-            return int(orjson.loads(first)["generation"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None
-
     @staticmethod
-    def _parse(data: bytes) -> list[LoggedEvent]:
+    def _parse(lines: list[dict]) -> list[LoggedEvent]:
+        """The events in log lines (the header line holds none)."""
         events = []
-        for raw in data.splitlines():
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue  # a line cut by a crash, then repaired: skip, never stop
+        for line in lines:
             for aid, t, n in line.get("v", ()):
                 events.append((aid, int(n), float(t), None))
             for key, t, reader in line.get("r", ()):
@@ -376,27 +341,3 @@ def _hour_time(hour: int) -> float:
     must be told the same time, or their decayed scores (trending, 大家都在搜) would differ."""
     return hour * 3600.0
 
-
-def _append(path: Path, line: bytes, fsync: bool) -> None:
-    """Append one whole line, or nothing: a failed write (a full disk) leaves no torn line behind."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-    try:
-        start = os.fstat(fd).st_size  # the caller holds the lock: nobody else appends
-        try:
-            rest = memoryview(line)
-            while rest:  # a short write is followed by one that fails with the real errno
-                rest = rest[os.write(fd, rest):]
-        except OSError:
-            with suppress(OSError):
-                os.ftruncate(fd, start)
-            raise
-        if fsync:
-            with suppress(OSError):  # the line is written and readable: its events must not be sent again
-                os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A temp name per process: compaction and a reader's repair may both write here.
-    atomic_write(path, data, tmp=path.with_name(path.name + f".tmp{os.getpid()}"))

@@ -19,7 +19,6 @@ class Trending:
     def __init__(self, articles: Callable[[], Mapping[str, dict]], half_life_hours: float = HALF_LIFE_HOURS):
         self._articles = articles
         self.scores = DecayedScores(half_life_hours)
-        self.half_life = self.scores.half_life
 
     def on_views(self, events: list[tuple[str, int, float]], reset: bool) -> None:
         """EventCounter listener."""

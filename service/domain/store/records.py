@@ -36,7 +36,6 @@ class ArticleRecordSchema(Schema):
     updated_at = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("published", "draft")))
     version = fields.Integer(required=True, validate=validate.Range(min=1))
-    views = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
 class PinRecordSchema(Schema):

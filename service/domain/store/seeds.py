@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 
+from ..content.article_record import stamped
 from .snapshot import COLLECTIONS, SCHEMA_VERSION
 
 SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
@@ -14,8 +15,8 @@ SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
 def seed_document(seeds_dir: Path = SEEDS_DIR) -> dict:
     """seeds/topics.json and seeds/articles.json as a snapshot at seq 0.
 
-    Timestamps the seeds leave out are taken from the publication date, so a
-    fresh store is the same on every machine.
+    The dataset holds no bookkeeping: each article is stamped as written at
+    its publication date, so a fresh store is the same on every machine.
     """
     doc = {"schema_version": SCHEMA_VERSION, "seq": 0}
     doc.update({name: [] for name in COLLECTIONS})
@@ -26,12 +27,5 @@ def seed_document(seeds_dir: Path = SEEDS_DIR) -> dict:
             doc[name] = data[name]
             if name == "articles":  # the records whose layout migrations change
                 doc["schema_version"] = data.get("schema_version", SCHEMA_VERSION)
-    for article in doc["articles"]:
-        stamp = f"{article['published_at']}T00:00:00.000Z"
-        article.setdefault("created_at", stamp)
-        article.setdefault("updated_at", stamp)
-        article.setdefault("version", 1)
-        article.setdefault("views", 0)
-        for field in ("summary", "topics", "regions"):
-            article.setdefault(f"{field}_auto", True)
+    doc["articles"] = [stamped(a, f"{a['published_at']}T00:00:00.000Z") for a in doc["articles"]]
     return doc

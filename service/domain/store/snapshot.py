@@ -14,7 +14,7 @@ import orjson
 from .files import atomic_write
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each collection and the field that keys its records.
 COLLECTIONS = {"articles": "id", "topics": "slug", "pins": "query"}

@@ -104,10 +104,6 @@ class Store:
         doc = migrate.upgrade(doc, self.migrations_dir)
         write_document(self.snapshot_path, doc)
 
-    def pending_migrations(self) -> list[int]:
-        doc = read_document(self.snapshot_path)
-        return list(range(doc["schema_version"], SCHEMA_VERSION))
-
     def _upgrade_locked(self, doc: dict) -> dict:
         """Fold the journal in, keep a copy of the old snapshot, migrate."""
         steps = migrate.pending(doc["schema_version"], self.migrations_dir)
