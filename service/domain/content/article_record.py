@@ -35,6 +35,8 @@ CONTENT_FIELDS = ("id", "title", "answer", "summary", "body", "category", "topic
 # (title, body) -> topic slugs, or -> region names.
 Derive = Callable[[str, str], list[str]]
 
+PUBLISHED = "published"
+
 _SENTENCE_END = re.compile(r"[。!！?？;；]")
 _LEAD_IN = (":", "：")
 
@@ -57,7 +59,7 @@ def article_content(fields: dict, *, topics: Derive, regions: Derive) -> dict:
     record.setdefault("related_curated", [])
     record["category"] = record.get("category") or DEFAULT_CATEGORY
     record["disclaimer"] = record.get("disclaimer") or DEFAULT_DISCLAIMER
-    record["status"] = record.get("status") or "published"
+    record["status"] = record.get("status") or PUBLISHED
     published = record.get("published_at") or date.today()
     record["published_at"] = published if isinstance(published, str) else published.isoformat()
     record["summary_auto"] = not record.get("summary")
@@ -100,3 +102,9 @@ def summarise(text: str, limit: int = SUMMARY_CHARS) -> str:
     if ends and ends[-1] >= limit // 3:
         return head[: ends[-1]]
     return head.rstrip(",，、:： ") + "…"
+
+
+def is_public(article: dict | None) -> bool:
+    """The one visibility rule: only a published article is listed, found, counted or
+    recommended to readers without a key; a draft is seen only by editors."""
+    return article is not None and article.get("status", PUBLISHED) == PUBLISHED

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store.store import Store
+from .article_record import is_public
 
 SORTS = {
     "-published_at": (lambda a: (a.get("published_at") or "", a["id"]), True),
@@ -88,7 +89,7 @@ class Catalog:
     def _matching(self, query: ArticleQuery) -> list[dict]:
         tests = []
         if not query.include_drafts:
-            tests.append(lambda a: a["status"] == "published")
+            tests.append(is_public)
         if query.status:
             tests.append(lambda a: a["status"] == query.status)
         if query.topic:
@@ -113,7 +114,7 @@ class Catalog:
             topics = self.store.all("topics")
             counts: Counter = Counter()
             for article in self.store.all("articles").values():
-                if article["status"] == "published":
+                if is_public(article):
                     parents = (topics.get(t, {}).get("parent") for t in article["topics"])
                     counts.update({*article["topics"], *(p for p in parents if p)})
             self._topic_counts = counts

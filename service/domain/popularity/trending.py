@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from ..content.article_record import is_public
 from .decay import DecayedScores
 
 HALF_LIFE_HOURS = 24.0
@@ -38,7 +39,7 @@ class Trending:
             a = records.get(aid)
             return (
                 a is not None
-                and a.get("status") == "published"
+                and is_public(a)
                 and (topic is None or topic in (a.get("topics") or ()))
                 and (region is None or region in (a.get("regions") or ()))
             )

@@ -20,6 +20,7 @@ import bisect
 
 import numpy as np
 
+from ..content.article_record import is_public
 from ..search.index import SearchIndex
 from .signals import Signals
 from .vectors import RowStore, Vocabulary, article_terms, term_arrays
@@ -79,7 +80,7 @@ class CandidateIndex:
         if text:
             self._set_text(row, article)
         self.signals.set(row, article or {})
-        self.eligible[row] = article is not None and article.get("status") == "published"
+        self.eligible[row] = is_public(article)
         for target in self.curated.pop(row, ()):
             self.linked_from.get(target, set()).discard(row)
         targets = tuple(dict.fromkeys((article or {}).get("related_curated") or ()))

@@ -16,6 +16,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 
+from ..content.article_record import is_public
+
 HISTORY_MAX = 20
 HISTORY_DECAY = 0.7
 TOPIC_DECAY = 0.6
@@ -33,7 +35,7 @@ class ForYou:
         known, unknown = [], []
         for aid in dict.fromkeys(history_ids):
             record = records.get(aid)
-            if record is not None and record.get("status") == "published":
+            if is_public(record):
                 known.append(aid)
             else:
                 unknown.append(aid)
@@ -62,7 +64,7 @@ class ForYou:
                     chosen.add(aid)
         if len(items) < limit:
             newest = sorted(
-                (a for a in records.values() if a.get("status") == "published" and a["id"] not in chosen),
+                (a for a in records.values() if is_public(a) and a["id"] not in chosen),
                 key=lambda a: (a.get("published_at") or "", a["id"]), reverse=True,
             )
             items += [{"id": a["id"], "score": 0.0, "reasons": ["最新发布"]} for a in newest[: limit - len(items)]]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..content.article_record import is_public
 from ..store import npz
 
 
@@ -64,7 +65,7 @@ class Documents:
         self.titles.append(article.get("title") or "")
         self.summaries.append(article.get("summary") or "")
         self.alive[docno] = True
-        self.draft[docno] = article.get("status", "published") != "published"
+        self.draft[docno] = not is_public(article)
         self.date[docno] = _date_number(article.get("published_at"))
         self.live += 1
         return docno
