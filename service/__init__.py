@@ -12,9 +12,9 @@ from flask_cors import CORS
 from . import config as config_module
 from .api import init_api
 from .api.problems import ApiProblem, problem_for
-from .api.representations import forget_deleted
 from .api.url_rules import check_url
 from .auth import parse_keys, role_of
+from .current import install
 from .observability import init_observability, observe_refresh, record, start_timer
 from .security import SECURITY_HEADERS, ConstantHeaders, init_security, limit_requests, rate_limit_headers
 from .services import Services
@@ -31,8 +31,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Opened by the first request, or up front by service.wsgi: CLI commands
     # such as `db upgrade` must see the store before anything touches it.
     services = Services(app.config)
-    app.extensions["service"] = services
-    services.store.subscribe(forget_deleted(services))
+    install(app, services)
+    services.store.subscribe(services.caches.on_change)
 
     # One hook each way, in this order: every request pays for each hook.
     @app.before_request

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..domain.content.catalog import ArticleQuery
 from ..domain.errors import NotFound
 from ..security import views_limit
@@ -12,7 +13,6 @@ from .decorators import (
     arguments,
     authenticated,
     body,
-    current_services,
     other_responses,
     require_role,
     response,
@@ -75,23 +75,16 @@ def list_articles(args: dict, **fixed):
     services = current_services()
     generation = services.store.generation
     # A page shows the articles' records and view counts: kept until either changes.
-    key = (services.serial, query, args["page"], args["per_page"], tuple(args.get("fields") or ()),
-           tuple(args.get("formats") or ()))
+    key = (query, args["page"], args["per_page"], tuple(args.get("fields") or ()), tuple(args.get("formats") or ()))
     state = (generation["articles"], generation["topics"], services.views.generation)
-    kept = _pages.get(key)
+    kept = services.caches.pages.get(key)
     if kept is None or kept[0] != state:
         matches = services.catalog.articles(query)
         start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
         items = [dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]]
-        if len(_pages) >= PAGES_KEPT:
-            _pages.clear()
-        kept = _pages[key] = (state, items, len(matches), pages)
+        kept = services.caches.pages.put(key, (state, items, len(matches), pages))
     _, items, total, pages = kept
     return collection(items, total, args["page"], args["per_page"], pages)
-
-
-_pages: dict[tuple, tuple] = {}
-PAGES_KEPT = 2048
 
 
 @ns.route("")

@@ -10,10 +10,11 @@ from functools import wraps
 from types import MappingProxyType
 
 import orjson
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
+from ..current import current_services
 from ..security import limit_writes
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
@@ -24,33 +25,28 @@ from .schemas import ProblemSchema
 _doc = Namespace("docs")
 
 
-QUERIES_KEPT = 1024
-
-
 def arguments(schema_cls: type[Schema]):
     """Load the query string with `schema_cls`.
 
     Which parameters may appear at all, and only once, is checked for every
     endpoint by url_rules before this runs, from the `query_schema` recorded
     here. A query string always loads to the same values, and most requests
-    repeat one, so valid ones are kept (read-only) per schema.
+    repeat one, so valid ones are kept (read-only) per schema and query.
     """
     schema = schema_cls()
-    loaded_by_query: dict[bytes, MappingProxyType] = {}
 
     def decorator(f):
         @wraps(f)
         def wrapper(*args, **kwargs):
-            query = request.query_string
-            loaded = loaded_by_query.get(query)
+            kept = current_services().caches.queries
+            key = (schema_cls, request.query_string)
+            loaded = kept.get(key)
             if loaded is None:
                 try:
                     loaded = MappingProxyType(schema.load(request.args.to_dict()))
                 except ValidationError as exc:
                     raise validation_problem(exc.messages, "query parameters") from None
-                if len(loaded_by_query) >= QUERIES_KEPT:
-                    loaded_by_query.clear()
-                loaded_by_query[query] = loaded
+                kept.put(key, loaded)
             return f(*args, loaded, **kwargs)
 
         wrapper.query_schema = schema_cls  # outer decorators copy it (functools.wraps)
@@ -166,7 +162,3 @@ def require_role(write: bool) -> str:
     if write and role != "write":
         raise ApiProblem(403, "This key is read-only; writing needs a read-write key.")
     return role
-
-
-def current_services():
-    return current_app.extensions["service"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..observability import metrics_response
-from .decorators import current_services, other_responses, response
+from .decorators import other_responses, response
 from .problems import ApiProblem
 from .schemas import HealthSchema, ReadinessSchema
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
-from .decorators import arguments, current_services, other_responses, response
+from ..current import current_services
+from .decorators import arguments, other_responses, response
 from .representations import cards
 from .responses import cache_headers, json_response
 from .schemas import CardListSchema, ForYouQuerySchema, ForYouSchema, TrendingQuerySchema

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Response, g, request
 
+from ..current import current_services
 from .problems import ApiProblem
 
 
@@ -89,14 +90,12 @@ def page_slice(total: int, page: int, per_page: int) -> tuple[int, int, int]:
     return start, start + per_page, pages
 
 
-_link_headers: dict[tuple, str] = {}
-
-
 def _links(page: int, pages: int) -> str:
     """The RFC 8288 Link header of one page: the same request asks for the same
     header, so it is built once per URL and page count."""
+    kept = current_services().caches.links
     key = (request.base_url, request.query_string, page, pages)
-    header = _link_headers.get(key)
+    header = kept.get(key)
     if header is None:
         links = {"first": 1, "last": pages}
         if page > 1:
@@ -108,9 +107,7 @@ def _links(page: int, pages: int) -> str:
         for rel, number in links.items():
             args["page"] = str(number)
             parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
-        if len(_link_headers) >= 4096:
-            _link_headers.clear()
-        header = _link_headers[key] = ", ".join(parts)
+        header = kept.put(key, ", ".join(parts))
     return header
 
 

@@ -6,9 +6,10 @@ from flask import g
 from flask_restx import Namespace, Resource
 from werkzeug.routing import PathConverter
 
+from ..current import current_services
 from ..domain.content.catalog import topic_family
 from ..security import client_identity
-from .decorators import arguments, authenticated, body, current_services, other_responses, path_arguments, response
+from .decorators import arguments, authenticated, body, other_responses, path_arguments, response
 from .representations import scored, topic_ref
 from .responses import cache_headers, collection, json_response, page_slice
 from .schemas import (

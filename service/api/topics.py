@@ -6,9 +6,10 @@ import orjson
 from flask import request
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..domain.errors import NotFound
 from .articles import list_articles
-from .decorators import arguments, authenticated, body, current_services, other_responses, response
+from .decorators import arguments, authenticated, body, other_responses, response
 from .responses import collection, conditional, etag_for, json_response_bytes, page_slice
 from .schemas import (
     ArticleListQuerySchema,
@@ -36,14 +37,9 @@ def all_shown() -> list[dict]:
     article changes (the counts follow articles), not dumped per request."""
     services = current_services()
     store = services.store
-    key = (services.serial, store.generation["topics"], store.generation["articles"])
-    cached = _all_shown.get("list")
-    if cached is None or cached[0] != key:
-        cached = _all_shown["list"] = (key, [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
-    return cached[1]
-
-
-_all_shown: dict[str, tuple] = {}
+    key = (store.generation["topics"], store.generation["articles"])
+    return services.caches.topics.get_or_put(
+        key, lambda: [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
 
 
 def existing(slug: str) -> dict:
