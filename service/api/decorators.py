@@ -1,7 +1,7 @@
-"""Declarative endpoint decorators: parse, document and answer in one place.
+"""Declarative endpoint decorators: parse and document in one place.
 
 Each decorator both does its job at request time and records it in the
-Swagger document, from the same marshmallow schema.
+Swagger document, from the same marshmallow schema; `answers` only documents.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from functools import wraps
 from types import MappingProxyType
 
 import orjson
-from flask import Response, g, request
+from flask import g, request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
@@ -18,7 +18,6 @@ from ..current import current_services
 from ..security import limit_writes
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
-from .responses import json_response
 from .schemas import ProblemSchema
 
 # Only its documentation decorators are used; they are namespace-agnostic.
@@ -105,21 +104,11 @@ def json_body() -> dict:
     return data
 
 
-def response(schema_cls: type[Schema], status: int = 200, description: str = "OK"):
-    """Dump what the handler returns with `schema_cls` (a Response passes through)."""
-    schema = schema_cls()
-
-    def decorator(f):
-        @wraps(f)
-        def wrapper(*args, **kwargs):
-            result = f(*args, **kwargs)
-            if isinstance(result, Response):
-                return result
-            return json_response(schema.dump(result), status)
-
-        return _doc.response(status, description, registry.model(schema_cls))(wrapper)
-
-    return decorator
+def answers(schema_cls: type[Schema], status: int = 200, description: str = "OK"):
+    """Document what the endpoint answers with `schema_cls`. Only documents: every handler
+    builds its own response with responses.py (writes with `written`), often from bytes
+    made once and reused, which a dump here on every request would undo."""
+    return _doc.response(status, description, registry.model(schema_cls))
 
 
 def other_responses(responses: dict[int, str]):

@@ -1,4 +1,9 @@
-"""JSON responses: UTF-8 as-is, collection envelopes, validators and caching."""
+"""JSON responses: UTF-8 as-is, collection envelopes, validators and caching.
+
+Every handler answers through these: `json_response` (or `cacheable`, for a
+public read), `conditional` (a read with an ETag), `collection` (a page) and
+`written` (every POST, PUT and PATCH).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,23 @@ def json_response_bytes(body: bytes, status: int = 200, headers: dict | None = N
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def cacheable(data) -> Response:
+    """A read that clients (and caches in between) may keep briefly."""
+    return cache_headers(json_response(data))
+
+
+def written(body: bytes, status: int = 200, etag: str | None = None, location: str | None = None) -> Response:
+    """A write's answer (every POST, PUT and PATCH): what was written, as a GET shows it, with the
+    ETag that GET gives (so If-Match works right after any write, a create included) and, for a
+    201, the Location that names it."""
+    headers = {}
+    if etag is not None:
+        headers["ETag"] = etag
+    if location is not None:
+        headers["Location"] = location
+    return json_response_bytes(body, status, headers)
 
 
 def cache_headers(response: Response) -> Response:
