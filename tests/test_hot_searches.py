@@ -44,7 +44,14 @@ def searched_by(app, q: str, readers: int = 3) -> None:
         assert search(reader(app, n), q)["meta"]["total"] > 0, f"{q!r} must find something to be counted"
 
 
+def published(client) -> None:
+    """What each worker's flusher thread does within seconds, done now: the searches counted
+    here reach the log that 大家都在搜 reads (a GET never writes it)."""
+    client.application.extensions["service"].searches.flush()
+
+
 def hot(client, **params) -> list[dict]:
+    published(client)
     response = client.get("/api/v1/search/hot", query_string=params)
     assert response.status_code == 200
     return response.get_json()["items"]
@@ -55,6 +62,7 @@ def searched(client) -> dict[str, int]:
 
 
 def counted(client, headers=READ) -> dict[str, dict]:
+    published(client)
     response = client.get("/api/v1/search/hot/counted", query_string={"per_page": 100}, headers=headers)
     assert response.status_code == 200, response.get_json()
     return {row["query"]: row for row in response.get_json()["items"]}
@@ -322,6 +330,14 @@ def domain_hot(data_dir, clock, min_readers=3):
     store.open()
     counter = EventCounter(data_dir / "events", "searches", clock=clock)
     return HotSearches(counter, store, ReaderTokens(data_dir / "events"), min_readers=min_readers), counter
+
+
+def test_only_a_readers_first_page_counts(tmp_path):
+    hot, counter = domain_hot(tmp_path, time.time)
+    assert not hot.record(GOOD, "ip:10.0.0.1", found=5, page=2)  # paging through a search already counted
+    assert not hot.record(GOOD, "ip:10.0.0.1", found=5, with_key=True)  # an editor's or an integration's
+    assert hot.record(GOOD, "ip:10.0.0.1", found=5)
+    assert counter.total(GOOD) == 1
 
 
 def test_a_reader_counts_once_per_hour_across_processes_restarts_and_compaction(tmp_path):

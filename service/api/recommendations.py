@@ -23,7 +23,7 @@ class TrendingList(Resource):
     def get(self, args):
         """Trending: time-decayed views, optionally within a topic or a region."""
         services = current_services()
-        services.views.flush()  # publish this worker's views, read everyone's
+        services.views.refresh()  # what every worker published (this one's flusher publishes its own)
         ranked = services.trending.trending(args["limit"], topic=args.get("topic"), region=args.get("region"))
         items = cards([{"id": aid, "score": score, "reasons": [TRENDING_REASON]} for aid, score in ranked])
         return cacheable({"items": items})
@@ -37,7 +37,7 @@ class ForYouList(Resource):
     def get(self, args):
         """For you: blends the related lists of what the reader viewed (newest first)."""
         services = current_services()
-        services.views.flush()
+        services.views.refresh()
         history = args.get("history") or []
         items, unknown = services.for_you.for_you(history, args["limit"])
         known = [aid for aid in history if aid not in set(unknown)]

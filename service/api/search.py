@@ -46,8 +46,8 @@ class Search(Resource):
         family = tuple(sorted(topic_family(topic, services.store.all("topics")))) if topic else None
         result = services.search.search(args["q"], topic=family, region=args.get("region"),
                                         include_drafts=bool(g.get("role")), offset=offset, limit=args["per_page"])
-        if args["page"] == 1 and not g.get("role"):  # a reader's search (paging through it counts once)
-            services.hot.record(args["q"], client_identity(), found=result.total)
+        services.hot.record(args["q"], client_identity(), found=result.total, page=args["page"],
+                            with_key=bool(g.get("role")))
         _, _, pages = page_slice(result.total, args["page"], args["per_page"])
         items = [card(services.store.get("articles", hit.id), hit) for hit in result.hits]
         topics = services.store.all("topics")

@@ -9,7 +9,8 @@ view or a search is too cheap an event to take a lock and fsync for each one. So
   under an exclusive flock on <name>.jsonl.lock;
 * refresh() replays the lines other processes appended since our offset,
   like the store's journal, keeping totals and notifying listeners (the
-  trending scores) of every (article, count, time) event;
+  trending scores) of every (article, count, time) event. It writes nothing,
+  so a read may call it; only flush() and compact() write (and repair);
 * when the log passes compact_bytes, the process that notices folds it into
   <name>-snapshot.json (write temp, fsync, rename) and starts a new log whose
   header names the new generation. A reader whose log generation changed
@@ -192,29 +193,34 @@ class EventCounter:
                     self._pending_readers.clear()
                     self._pending_total.clear()
                     self._pending_count = 0
-            self.refresh()
+            self._catch_up(repair=True)
             if self.log_path.stat().st_size > self.compact_bytes:
                 try:
                     self.compact(force=False)
                 except OSError as exc:
                     log.warning("%s: compaction failed, the log grows until one succeeds: %s", self.log_path, exc)
 
-    def refresh(self, _locked: bool = False) -> None:
-        """Replay lines appended since we last looked; reload after a compaction."""
-        reload = self._reload_locked if _locked else self._reload  # flock is not re-entrant
+    def refresh(self) -> None:
+        """Replay lines appended since we last looked; reload after a compaction.
+
+        Writes nothing: a log left broken by a crash (missing, or older than the
+        snapshot) is repaired by the next flush(), and read as it was until then."""
+        self._catch_up(repair=False)
+
+    def _catch_up(self, repair: bool, locked: bool = False) -> None:
         with self._mutex:
             try:
                 st = self.log_path.stat()
             except FileNotFoundError:
                 st = None
             if st is None or self._position is None or st.st_ino != self._position[0]:
-                reload()
+                self._reload(repair, locked)
                 return
             if st.st_size == self._position[2]:
                 return
             with open(self.log_path, "rb") as handle:
                 if os.fstat(handle.fileno()).st_ino != self._position[0]:
-                    reload()
+                    self._reload(repair, locked)
                     return
                 handle.seek(self._position[2])
                 data = handle.read()
@@ -226,7 +232,7 @@ class EventCounter:
     def compact(self, force: bool = True) -> None:
         """Fold the log into the snapshot and start a new generation."""
         with self._mutex, self._locked():
-            self.refresh(_locked=True)
+            self._catch_up(repair=True, locked=True)
             if not force and self.log_path.stat().st_size <= self.compact_bytes:
                 return  # another process compacted while we waited for the lock
             generation = self._position[1] + 1
@@ -283,16 +289,21 @@ class EventCounter:
             data = handle.read()
             handle.truncate(data.rfind(b"\n") + 1)
 
-    def _reload(self) -> None:
+    def _reload(self, repair: bool = True, locked: bool = False) -> None:
+        if locked:  # flock is not re-entrant
+            self._reload_locked(repair)
+            return
         with self._locked():
-            self._reload_locked()
+            self._reload_locked(repair)
 
-    def _reload_locked(self) -> None:
-        """Snapshot plus the whole current log; creates or repairs the files if need be."""
+    def _reload_locked(self, repair: bool = True) -> None:
+        """Snapshot plus the whole current log; with `repair`, creates or repairs the files if need be."""
         snapshot = orjson.loads(self.snapshot_path.read_bytes()) if self.snapshot_path.exists() else {}
         generation = snapshot.get("generation", 0)
         header = self._header()
         if header is None or header < generation:
+            if not repair:
+                return  # keep what was read before: the next flush repairs the files
             # No log yet, or a compaction crashed between its two renames: the snapshot has it all.
             _write_atomic(self.log_path, orjson.dumps({"generation": generation}) + b"\n")
         with open(self.log_path, "rb") as handle:
