@@ -16,10 +16,10 @@ from .decorators import (
     authenticated,
     body,
     other_responses,
-    require_role,
 )
 from .representations import dump_article, related_cards, shown_article
 from .responses import cacheable, collection, conditional, if_match_version, page_slice, written
+from .roles import require_role
 from .schemas import (
     ArticleCreateSchema,
     ArticleGetQuerySchema,

@@ -10,7 +10,7 @@ from functools import wraps
 from types import MappingProxyType
 
 import orjson
-from flask import g, request
+from flask import request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
@@ -18,6 +18,7 @@ from ..current import current_services
 from ..security import limit_writes
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
+from .roles import require_role
 from .schemas import ProblemSchema
 
 # Only its documentation decorators are used; they are namespace-agnostic.
@@ -139,15 +140,3 @@ def authenticated(write: bool = True):
         return other_responses(responses)(wrapper)
 
     return decorator
-
-
-def require_role(write: bool) -> str:
-    role = g.get("role")
-    if role is None:
-        raise ApiProblem(
-            401, "This needs an API key: send 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
-    if write and role != "write":
-        raise ApiProblem(403, "This key is read-only; writing needs a read-write key.")
-    return role
