@@ -321,6 +321,7 @@ class EventCounter:
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
+        self._drop_pending_counted_elsewhere()
         for listener in self._listeners:
             listener(self._history(), True)
 
@@ -364,10 +365,23 @@ class EventCounter:
             admitted.append((key, n, t))
         return admitted
 
+    def _drop_pending_counted_elsewhere(self) -> None:
+        """Our pending reader events that a line just replayed already counted (that reader, key
+        and hour, or a later hour): replayed after it, ours would be dropped by every process, so
+        they go now and total() does not count them twice until our next flush."""
+        counted = [p for p in self._pending_readers if self._last_hour(p[0], p[2]) >= p[1]]
+        for key, hour, reader in counted:
+            del self._pending_readers[(key, hour, reader)]
+            self._pending_total[key] -= 1
+            if not self._pending_total[key]:
+                del self._pending_total[key]
+            self._pending_count -= 1
+
     def _apply(self, events: list[LoggedEvent], reset: bool) -> None:
         events = self._admit(events)
         if events:
             self.generation += 1
+            self._drop_pending_counted_elsewhere()
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
