@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 import orjson
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
+from .current import current_services as _services
 from .domain.content.importing import dataset, import_articles
 from .domain.content.pages import PageFormatError, build_articles, parse_page
 from .domain.content.taxonomy import load_taxonomy
@@ -19,10 +20,6 @@ from .domain.store.records import check_document
 from .domain.store.snapshot import SCHEMA_VERSION, StoreError, read_document
 
 db = AppGroup("db", help="The JSON store: migrate and check.")
-
-
-def _services():
-    return current_app.extensions["service"]
 
 
 def _fail(message: str):

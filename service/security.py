@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from functools import wraps
 
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,27 +36,68 @@ SECURITY_HEADERS = (
 )
 
 
-class WorkerMemoryStorage(MemoryStorage):
-    """`limits`' memory storage without a timer thread per request.
+class WorkerMemoryStorage(Storage):
+    """Fixed-window counters in this process's memory, on `limits`' public Storage base.
 
-    MemoryStorage starts a new threading.Timer whenever its last one has
-    finished, which under load is nearly every request (and waits for the
-    thread to start). Fixed windows expire lazily on read anyway; this sweeps
-    the other clients' stale counters at most once a second, inline.
+    Not `limits`' MemoryStorage: that starts a new threading.Timer whenever its
+    last one has finished, which under load is nearly every request (and waits
+    for the thread to start). A window here expires when it is next counted,
+    and the other clients' stale counters are swept at most once a second,
+    inline. Not registered for any scheme: memory:// is still `limits`' own.
     """
 
+    STORAGE_SCHEME = None
     SWEEP_SECONDS = 1.0
 
     def __init__(self, uri: str | None = None, **options):
         super().__init__(uri, **options)
+        self.counts: dict[str, int] = {}
+        self.expirations: dict[str, float] = {}
+        self._lock = threading.Lock()
         self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
 
-    # The name MemoryStorage calls on every incr/decr/acquire (name-mangled).
-    def _MemoryStorage__schedule_expiry(self) -> None:
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + self.SWEEP_SECONDS
-            self._MemoryStorage__expire_events()
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ValueError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        with self._lock:
+            self._sweep(now)
+            if self.expirations.get(key, 0) <= now:  # a new window starts with this hit
+                self.counts[key] = 0
+                self.expirations[key] = now + expiry
+            count = self.counts[key] = self.counts[key] + amount
+        return count
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self.counts.get(key, 0) if self.expirations.get(key, 0) > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        return self.expirations.get(key, time.time())
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._lock:
+            cleared = len(self.counts)
+            self.counts.clear()
+            self.expirations.clear()
+        return cleared
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self.counts.pop(key, None)
+            self.expirations.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        for key in [key for key, expiry in self.expirations.items() if expiry <= now]:
+            del self.counts[key], self.expirations[key]
 
 
 def open_storage(uri: str) -> Storage:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 
+from .caches import Caches
 from .domain.content.article_writes import ArticleWrites
 from .domain.content.catalog import Catalog
 from .domain.content.regions import editor_regions, find_regions, normalise_region
@@ -23,15 +23,11 @@ from .domain.store.store import Store
 log = logging.getLogger(__name__)
 
 
-_serials = itertools.count(1)
-
-
 class Services:
     def __init__(self, config: dict):
         self.config = config
-        # Keys what the HTTP layer keeps per instance: unlike id(), never reused by a later instance
-        # (a CLI or a test opening the store again), whose generation counters start over.
-        self.serial = next(_serials)
+        # What the HTTP layer reuses between requests: per instance, as the counters that key it are.
+        self.caches = Caches()
         seeds_dir = Path(config["SEEDS_DIR"])
         self.store = Store(
             Path(config["DATA_DIR"]),

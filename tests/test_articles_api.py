@@ -349,12 +349,10 @@ def test_an_article_deleted_and_created_again_shows_its_new_content(client, writ
 
 
 def test_what_is_kept_for_an_article_goes_when_it_is_deleted(app, client, write_headers):
-    from service.api import representations
-
+    caches = app.extensions["service"].caches
     new_article(client, write_headers, id="gone")
     client.get("/api/v1/articles/gone")
     client.get("/api/v1/articles/gone/related")
-    key = (app.extensions["service"].serial, "gone")
-    assert key in representations._shown and key in representations._related_shown
+    assert "gone" in caches.shown and "gone" in caches.related
     assert client.delete("/api/v1/articles/gone", headers=write_headers).status_code == 204
-    assert key not in representations._shown and key not in representations._related_shown
+    assert "gone" not in caches.shown and "gone" not in caches.related

@@ -14,6 +14,14 @@ def titles(cards):
     return [c["title"] for c in cards]
 
 
+def published(client) -> None:
+    """What each worker's flusher thread does within seconds, done now: the views and searches
+    counted here reach the logs that trending and 大家都在搜 read (a GET never writes them)."""
+    services = client.application.extensions["service"]
+    services.views.flush()
+    services.searches.flush()
+
+
 def test_related_cards_say_why(client):
     response = client.get(f"/api/v1/articles/{PAGE_380}/related?limit=20")
     cards = response.get_json()["items"]
@@ -52,6 +60,7 @@ def test_include_embeds_related_and_hot_in_one_request(app, client):
     for n in range(3):  # 大家都在搜 shows what several readers searched
         app.test_client().get("/api/v1/search", query_string={"q": "佛山惠民保"},
                               environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
+    published(client)
     page = client.get(f"/api/v1/articles/{PAGE_380}?include=related,hot&formats=html").get_json()
     assert len(page["related"]) == 20 and set(page["related"][0]) == CARD_FIELDS
     assert page["hot"][0] == {"query": "佛山惠民保", "count": 3, "pinned": False, "source": "search"}
@@ -66,6 +75,7 @@ def test_views_count_and_move_trending(client):
     other = "97ba0e02d4ec5194"
     last = client.post(f"/api/v1/articles/{other}/views")
     assert last.status_code == 202 and last.get_json() == {"id": other, "views": 1}
+    published(client)
     trending = client.get("/api/v1/recommendations/trending").get_json()["items"]
     assert [c["id"] for c in trending] == [PAGE_380, other]
     assert set(trending[0]) == CARD_FIELDS
@@ -77,6 +87,7 @@ def test_views_count_and_move_trending(client):
 
 def test_trending_by_topic_and_region(client):
     client.post(f"/api/v1/articles/{PAGE_380}/views")
+    published(client)
     topic = client.get(f"/api/v1/articles/{PAGE_380}").get_json()["topics"][0]["slug"]
     assert [c["id"] for c in client.get(f"/api/v1/recommendations/trending?topic={topic}").get_json()["items"]] \
         == [PAGE_380]
@@ -103,6 +114,7 @@ def test_for_you_follows_history(client):
 
 def test_for_you_without_history_falls_back_to_trending(client):
     client.post(f"/api/v1/articles/{PAGE_380}/views")
+    published(client)
     body = client.get("/api/v1/recommendations/for-you?history=").get_json()
     assert body["meta"]["fallback"] is True and body["items"][0]["id"] == PAGE_380
 
@@ -117,3 +129,15 @@ def test_the_history_parameter_is_documented_as_it_is_checked(client):
                             ("a,\x00", 400)):
         assert bool(pattern.fullmatch(history)) == (status == 200), history
         assert client.get("/api/v1/recommendations/for-you", query_string={"history": history}).status_code == status
+
+
+def test_reads_never_write_the_counters(client, data_dir, read_headers):
+    client.post(f"/api/v1/articles/{PAGE_380}/views")
+    client.get("/api/v1/search", query_string={"q": "佛山惠民保"})
+    logs = [data_dir / "views.jsonl", data_dir / "hot-searches.jsonl"]
+    before = [log.read_bytes() for log in logs]
+    for url in ("/api/v1/recommendations/trending", "/api/v1/recommendations/for-you?history=",
+                "/api/v1/search/hot", "/api/v1/search/suggest?q=佛山", f"/api/v1/articles/{PAGE_380}?include=hot"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/api/v1/search/hot/counted", headers=read_headers).status_code == 200
+    assert [log.read_bytes() for log in logs] == before  # this worker's events wait for its flusher

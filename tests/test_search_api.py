@@ -112,6 +112,12 @@ def as_reader(client, n: int):
     return client
 
 
+def published(app) -> None:
+    """What each worker's flusher thread does within seconds, done now: the searches counted
+    here reach the log that 大家都在搜 reads (a GET never writes it)."""
+    app.extensions["service"].searches.flush()
+
+
 def test_hot_searches_count_real_searches_only(app, write_headers):
     readers = [as_reader(app.test_client(), n) for n in range(3)]
     for reader in readers:
@@ -125,6 +131,7 @@ def test_hot_searches_count_real_searches_only(app, write_headers):
         # editors' searches do not count
         reader.get("/api/v1/search", query_string={"q": "医保卡"}, headers=write_headers)
     search(readers[2], "医保卡")  # one reader is not enough
+    published(app)
     items = readers[0].get("/api/v1/search/hot").get_json()["items"]
     searched = [i for i in items if i["source"] == "search"]
     assert {i["query"]: i["count"] for i in searched} == {"佛山惠民保": 3, "异地就医备案": 3}
@@ -136,6 +143,7 @@ def test_editors_pin_and_block(app, client, write_headers):
     for n in range(3):
         search(as_reader(app.test_client(), n), "佛山惠民保")
         search(as_reader(app.test_client(), n), "医保卡")
+    published(app)
     assert client.put("/api/v1/search/hot/rules/医保卡", json={"action": "block"}).status_code == 401
     blocked = client.put("/api/v1/search/hot/rules/醫保卡", json={"action": "block"}, headers=write_headers)
     assert blocked.status_code == 200 and blocked.get_json()["query"] == "医保卡"

@@ -94,6 +94,21 @@ def test_a_torn_last_line_is_ignored_then_cut(tmp_path):
         orjson.loads(line)
 
 
+def test_refresh_writes_nothing_and_a_flush_repairs(tmp_path):
+    writer, reader = EventCounter(tmp_path), EventCounter(tmp_path)
+    writer.record("a1")
+    writer.flush()
+    reader.refresh()
+    (tmp_path / LOG).unlink()  # as if removed by hand, or lost
+    reader.refresh()
+    assert not (tmp_path / LOG).exists() and reader.total("a1") == 1  # read as it was
+    reader.record("a2")
+    reader.flush()  # cannot append to a missing log: recreates it, the event waits in memory
+    assert (tmp_path / LOG).exists()
+    reader.flush()
+    assert EventCounter(tmp_path).total("a2") == 1
+
+
 def test_background_flusher_publishes_idle_views(tmp_path):
     writer = EventCounter(tmp_path, flush_seconds=3600).start(interval=0.05)
     reader = EventCounter(tmp_path)

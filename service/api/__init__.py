@@ -21,6 +21,13 @@ class ServiceApi(Api):
     """flask-restx Api whose errors are problem documents and whose Swagger
     document carries every schema definition apispec produced."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # restx's default handlers are for its field masks (X-Fields), which nothing here uses, and
+        # handle_error answers every error anyway: listed, they only put MaskError and ParseError
+        # into the Swagger document's responses.
+        self.error_handlers.clear()
+
     def handle_error(self, e):
         return problem_for(e)
 

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import g, request
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..domain.content.catalog import ArticleQuery
 from ..domain.errors import NotFound
 from ..security import views_limit
 from .decorators import (
+    answers,
     arguments,
     authenticated,
     body,
-    current_services,
     other_responses,
-    require_role,
-    response,
 )
 from .representations import dump_article, related_cards, shown_article
-from .responses import (
-    cache_headers,
-    collection,
-    conditional,
-    if_match_version,
-    json_response,
-    json_response_bytes,
-    page_slice,
-)
+from .responses import cacheable, collection, conditional, if_match_version, page_slice, written
+from .roles import require_role
 from .schemas import (
     ArticleCreateSchema,
     ArticleGetQuerySchema,
@@ -75,29 +68,22 @@ def list_articles(args: dict, **fixed):
     services = current_services()
     generation = services.store.generation
     # A page shows the articles' records and view counts: kept until either changes.
-    key = (services.serial, query, args["page"], args["per_page"], tuple(args.get("fields") or ()),
-           tuple(args.get("formats") or ()))
+    key = (query, args["page"], args["per_page"], tuple(args.get("fields") or ()), tuple(args.get("formats") or ()))
     state = (generation["articles"], generation["topics"], services.views.generation)
-    kept = _pages.get(key)
+    kept = services.caches.pages.get(key)
     if kept is None or kept[0] != state:
         matches = services.catalog.articles(query)
         start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
         items = [dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]]
-        if len(_pages) >= PAGES_KEPT:
-            _pages.clear()
-        kept = _pages[key] = (state, items, len(matches), pages)
+        kept = services.caches.pages.put(key, (state, items, len(matches), pages))
     _, items, total, pages = kept
     return collection(items, total, args["page"], args["per_page"], pages)
-
-
-_pages: dict[tuple, tuple] = {}
-PAGES_KEPT = 2048
 
 
 @ns.route("")
 class ArticleList(Resource):
     @arguments(ArticleListQuerySchema)
-    @response(ArticlePageSchema, description="A page of articles.")
+    @answers(ArticlePageSchema, description="A page of articles.")
     @other_responses(LISTING)
     def get(self, args):
         """List articles: filters, sort, sparse fields, pagination."""
@@ -105,15 +91,13 @@ class ArticleList(Resource):
 
     @authenticated()
     @body(ArticleCreateSchema)
-    @response(ArticleSchema, 201, "Created; Location names it.")
+    @answers(ArticleSchema, 201, "Created; Location names it.")
     @other_responses({400: "Invalid body.", 409: "The id exists.", 415: "The body is not JSON.",
                       422: "Names a topic, or a place, that does not exist."})
     def post(self, data):
         """Create an article."""
         article = current_services().article_writes.create(data)
-        created = written(article, 201)
-        created.headers["Location"] = ns_url(article["id"])
-        return created
+        return article_written(article, 201, location=ns_url(article["id"]))
 
 
 def ns_url(article_id: str) -> str:
@@ -124,7 +108,7 @@ def ns_url(article_id: str) -> str:
 @ns.param("article_id", "Article id")
 class ArticleItem(Resource):
     @arguments(ArticleGetQuerySchema)
-    @response(SparseArticleSchema, description="The article (narrowed by ?fields=); ETag for conditional requests.")
+    @answers(SparseArticleSchema, description="The article (narrowed by ?fields=); ETag for conditional requests.")
     @other_responses({304: "Not modified (If-None-Match).", 404: "No such article.", **INVALID})
     def get(self, args, article_id):
         """One article, with `?fields=` and `?formats=html,text`."""
@@ -134,19 +118,19 @@ class ArticleItem(Resource):
 
     @authenticated()
     @body(ArticleWriteSchema)
-    @response(ArticleSchema, description="Replaced.")
+    @answers(ArticleSchema, description="Replaced.")
     @other_responses(WRITE_ERRORS)
     def put(self, data, article_id):
         """Replace an article (send If-Match to avoid overwriting a newer version)."""
-        return written(current_services().article_writes.replace(article_id, data, if_match_version()))
+        return article_written(current_services().article_writes.replace(article_id, data, if_match_version()))
 
     @authenticated()
     @body(ArticlePatchSchema)
-    @response(ArticleSchema, description="Patched.")
+    @answers(ArticleSchema, description="Patched.")
     @other_responses(WRITE_ERRORS)
     def patch(self, data, article_id):
         """Change some fields of an article; null topics/regions/summary re-derive them."""
-        return written(current_services().article_writes.patch(article_id, data, if_match_version()))
+        return article_written(current_services().article_writes.patch(article_id, data, if_match_version()))
 
     @authenticated()
     @ns.response(204, "Deleted.")
@@ -157,34 +141,33 @@ class ArticleItem(Resource):
         return "", 204
 
 
-def written(article: dict, status: int = 200):
-    """The article as a GET shows it, with the same ETag: a client can send
-    If-Match right after any write, a create included."""
+def article_written(article: dict, status: int = 200, location: str | None = None):
+    """The article as a GET shows it, with the same ETag."""
     shown = shown_article(article)
-    return json_response_bytes(shown.body, status, headers={"ETag": shown.etag})
+    return written(shown.body, status, etag=shown.etag, location=location)
 
 
 @ns.route("/<string:article_id>/related")
 @ns.param("article_id", "Article id")
 class ArticleRelated(Resource):
     @arguments(RelatedQuerySchema)
-    @response(CardListSchema, description="相关推荐: cards best first, each with its reasons.")
+    @answers(CardListSchema, description="相关推荐: cards best first, each with its reasons.")
     @other_responses({400: "Invalid limit.", 404: "No such article."})
     def get(self, args, article_id):
         """The 相关推荐 list: related articles, and why each is there."""
         visible_article(article_id)
-        return cache_headers(json_response({"items": related_cards(article_id, args["limit"])}))
+        return cacheable({"items": related_cards(article_id, args["limit"])})
 
 
 @ns.route("/<string:article_id>/views")
 @ns.param("article_id", "Article id")
 class ArticleViews(Resource):
     @views_limit
-    @response(ViewRecordedSchema, 202, "Counted (published to every worker within seconds).")
+    @answers(ViewRecordedSchema, 202, "Counted (published to every worker within seconds).")
     @other_responses({404: "No such article.", 429: "Too many views from this client."})
     def post(self, article_id):
         """Record a page view (public, rate-limited per client)."""
         article = visible_article(article_id)
         services = current_services()
         services.views.record(article["id"])
-        return json_response({"id": article["id"], "views": services.view_count(article["id"])}, 202)
+        return written(orjson.dumps({"id": article["id"], "views": services.view_count(article["id"])}), 202)

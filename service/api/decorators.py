@@ -1,7 +1,7 @@
-"""Declarative endpoint decorators: parse, document and answer in one place.
+"""Declarative endpoint decorators: parse and document in one place.
 
 Each decorator both does its job at request time and records it in the
-Swagger document, from the same marshmallow schema.
+Swagger document, from the same marshmallow schema; `answers` only documents.
 """
 
 from __future__ import annotations
@@ -10,21 +10,19 @@ from functools import wraps
 from types import MappingProxyType
 
 import orjson
-from flask import Response, current_app, g, request
+from flask import request
 from flask_restx import Namespace
 from marshmallow import Schema, ValidationError
 
+from ..current import current_services
 from ..security import limit_writes
 from .openapi import registry
 from .problems import ApiProblem, validation_problem
-from .responses import json_response
+from .roles import require_role
 from .schemas import ProblemSchema
 
 # Only its documentation decorators are used; they are namespace-agnostic.
 _doc = Namespace("docs")
-
-
-QUERIES_KEPT = 1024
 
 
 def arguments(schema_cls: type[Schema]):
@@ -33,24 +31,22 @@ def arguments(schema_cls: type[Schema]):
     Which parameters may appear at all, and only once, is checked for every
     endpoint by url_rules before this runs, from the `query_schema` recorded
     here. A query string always loads to the same values, and most requests
-    repeat one, so valid ones are kept (read-only) per schema.
+    repeat one, so valid ones are kept (read-only) per schema and query.
     """
     schema = schema_cls()
-    loaded_by_query: dict[bytes, MappingProxyType] = {}
 
     def decorator(f):
         @wraps(f)
         def wrapper(*args, **kwargs):
-            query = request.query_string
-            loaded = loaded_by_query.get(query)
+            kept = current_services().caches.queries
+            key = (schema_cls, request.query_string)
+            loaded = kept.get(key)
             if loaded is None:
                 try:
                     loaded = MappingProxyType(schema.load(request.args.to_dict()))
                 except ValidationError as exc:
                     raise validation_problem(exc.messages, "query parameters") from None
-                if len(loaded_by_query) >= QUERIES_KEPT:
-                    loaded_by_query.clear()
-                loaded_by_query[query] = loaded
+                kept.put(key, loaded)
             return f(*args, loaded, **kwargs)
 
         wrapper.query_schema = schema_cls  # outer decorators copy it (functools.wraps)
@@ -109,21 +105,11 @@ def json_body() -> dict:
     return data
 
 
-def response(schema_cls: type[Schema], status: int = 200, description: str = "OK"):
-    """Dump what the handler returns with `schema_cls` (a Response passes through)."""
-    schema = schema_cls()
-
-    def decorator(f):
-        @wraps(f)
-        def wrapper(*args, **kwargs):
-            result = f(*args, **kwargs)
-            if isinstance(result, Response):
-                return result
-            return json_response(schema.dump(result), status)
-
-        return _doc.response(status, description, registry.model(schema_cls))(wrapper)
-
-    return decorator
+def answers(schema_cls: type[Schema], status: int = 200, description: str = "OK"):
+    """Document what the endpoint answers with `schema_cls`. Only documents: every handler
+    builds its own response with responses.py (writes with `written`), often from bytes
+    made once and reused, which a dump here on every request would undo."""
+    return _doc.response(status, description, registry.model(schema_cls))
 
 
 def other_responses(responses: dict[int, str]):
@@ -154,19 +140,3 @@ def authenticated(write: bool = True):
         return other_responses(responses)(wrapper)
 
     return decorator
-
-
-def require_role(write: bool) -> str:
-    role = g.get("role")
-    if role is None:
-        raise ApiProblem(
-            401, "This needs an API key: send 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="api"'},
-        )
-    if write and role != "write":
-        raise ApiProblem(403, "This key is read-only; writing needs a read-write key.")
-    return role
-
-
-def current_services():
-    return current_app.extensions["service"]

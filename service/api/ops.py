@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..observability import metrics_response
-from .decorators import current_services, other_responses, response
+from .decorators import answers, other_responses
 from .problems import ApiProblem
+from .responses import json_response
 from .schemas import HealthSchema, ReadinessSchema
 
 ns = Namespace("ops", description="Operations")
@@ -14,15 +16,15 @@ ns = Namespace("ops", description="Operations")
 
 @ns.route("/healthz")
 class Health(Resource):
-    @response(HealthSchema, description="The process is alive.")
+    @answers(HealthSchema, description="The process is alive.")
     def get(self):
         """Liveness."""
-        return {"status": "ok"}
+        return json_response({"status": "ok"})
 
 
 @ns.route("/readyz")
 class Ready(Resource):
-    @response(ReadinessSchema, description="The store is loaded and its indexes built.")
+    @answers(ReadinessSchema, description="The store is loaded and its indexes built.")
     @other_responses({503: "Not ready yet."})
     def get(self):
         """Readiness."""
@@ -30,12 +32,12 @@ class Ready(Resource):
         if not services.ready:
             raise ApiProblem(503, "The store or its indexes are still loading.")
         store = services.store
-        return {
+        return json_response({
             "status": "ready",
             "articles": len(store.all("articles")),
             "topics": len(store.all("topics")),
             "seq": store.seq,
-        }
+        })
 
 
 @ns.route("/metrics")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
+from ..current import current_services
 from ..domain.content.markdown import to_html, to_text
-from .decorators import current_services
 from .responses import etag_for
 from .schemas import ArticleSchema
 
@@ -25,15 +25,6 @@ class Shown:
         self.etag = etag_for(version, self.body)
 
 
-# Per article, one entry per variant, replaced when the article, its view count
-# or a topic name changes (old versions never pile up), and dropped when the
-# article is deleted (forget_deleted).
-_shown: dict[tuple, dict[tuple, tuple[tuple, Shown]]] = {}
-# Per worker: ~8 KB an article (dump and bytes), ~5 KB its cards; popular pages
-# fit, and a long tail costs a re-render, not memory.
-SHOWN_KEPT = 5_000
-
-
 def shown_article(article: dict, fields=None, formats=None, include=None) -> Shown:
     """An article as shown, reused while nothing it shows has changed.
 
@@ -43,37 +34,16 @@ def shown_article(article: dict, fields=None, formats=None, include=None) -> Sho
     if include:
         return Shown(render_article(article, fields, formats, include), article["version"])
     services = current_services()
-    variants = _kept_for(_shown, services, article["id"])
+    caches = services.caches
+    variants = caches.of_article(caches.shown, article["id"])
     variant = (tuple(fields or ()), tuple(formats or ()))
     # updated_at too: an article deleted and created again starts at version 1 again.
     state = (article["version"], article.get("updated_at"), services.view_count(article["id"]),
              services.store.generation["topics"])
     kept = variants.get(variant)
     if kept is None or kept[0] != state:
-        kept = variants[variant] = (state, Shown(render_article(article, fields, formats), article["version"]))
+        kept = variants.put(variant, (state, Shown(render_article(article, fields, formats), article["version"])))
     return kept[1]
-
-
-def _kept_for(cache: dict, services, article_id: str) -> dict:
-    """The entries kept for one article (a bounded number of articles is kept)."""
-    key = (services.serial, article_id)
-    entries = cache.get(key)
-    if entries is None:
-        if len(cache) >= SHOWN_KEPT:
-            cache.clear()
-        entries = cache[key] = {}
-    return entries
-
-
-def forget_deleted(services):
-    """A store listener: what was kept for an article goes with it."""
-
-    def listener(kind: str, key: str, old: dict | None, new: dict | None) -> None:
-        if kind == "articles" and new is None:
-            _shown.pop((services.serial, key), None)
-            _related_shown.pop((services.serial, key), None)
-
-    return listener
 
 
 def dump_article(article: dict, fields=None, formats=None, include=None) -> dict:
@@ -137,12 +107,10 @@ def related_cards(article_id: str, limit: int) -> list[dict]:
     the cards' fields follow nothing else)."""
     services = current_services()
     generation = services.store.generation
-    limits = _kept_for(_related_shown, services, article_id)
+    caches = services.caches
+    limits = caches.of_article(caches.related, article_id)
     state = (generation["articles"], generation["topics"])
     kept = limits.get(limit)
     if kept is None or kept[0] != state:
-        kept = limits[limit] = (state, cards(services.related.related(article_id, limit)))
+        kept = limits.put(limit, (state, cards(services.related.related(article_id, limit))))
     return kept[1]
-
-
-_related_shown: dict[tuple, dict[int, tuple]] = {}

@@ -1,4 +1,9 @@
-"""JSON responses: UTF-8 as-is, collection envelopes, validators and caching."""
+"""JSON responses: UTF-8 as-is, collection envelopes, validators and caching.
+
+Every handler answers through these: `json_response` (or `cacheable`, for a
+public read), `conditional` (a read with an ETag), `collection` (a page) and
+`written` (every POST, PUT and PATCH).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Response, g, request
 
+from ..current import current_services
 from .problems import ApiProblem
 
 
@@ -21,6 +27,23 @@ def json_response_bytes(body: bytes, status: int = 200, headers: dict | None = N
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def cacheable(data) -> Response:
+    """A read that clients (and caches in between) may keep briefly."""
+    return cache_headers(json_response(data))
+
+
+def written(body: bytes, status: int = 200, etag: str | None = None, location: str | None = None) -> Response:
+    """A write's answer (every POST, PUT and PATCH): what was written, as a GET shows it, with the
+    ETag that GET gives (so If-Match works right after any write, a create included) and, for a
+    201, the Location that names it."""
+    headers = {}
+    if etag is not None:
+        headers["ETag"] = etag
+    if location is not None:
+        headers["Location"] = location
+    return json_response_bytes(body, status, headers)
 
 
 def cache_headers(response: Response) -> Response:
@@ -89,14 +112,12 @@ def page_slice(total: int, page: int, per_page: int) -> tuple[int, int, int]:
     return start, start + per_page, pages
 
 
-_link_headers: dict[tuple, str] = {}
-
-
 def _links(page: int, pages: int) -> str:
     """The RFC 8288 Link header of one page: the same request asks for the same
     header, so it is built once per URL and page count."""
+    kept = current_services().caches.links
     key = (request.base_url, request.query_string, page, pages)
-    header = _link_headers.get(key)
+    header = kept.get(key)
     if header is None:
         links = {"first": 1, "last": pages}
         if page > 1:
@@ -108,9 +129,7 @@ def _links(page: int, pages: int) -> str:
         for rel, number in links.items():
             args["page"] = str(number)
             parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
-        if len(_link_headers) >= 4096:
-            _link_headers.clear()
-        header = _link_headers[key] = ", ".join(parts)
+        header = kept.put(key, ", ".join(parts))
     return header
 
 

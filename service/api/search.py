@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import orjson
 from flask import g
 from flask_restx import Namespace, Resource
 from werkzeug.routing import PathConverter
 
+from ..current import current_services
 from ..domain.content.catalog import topic_family
 from ..security import client_identity
-from .decorators import arguments, authenticated, body, current_services, other_responses, path_arguments, response
+from .decorators import answers, arguments, authenticated, body, other_responses, path_arguments
 from .representations import scored, topic_ref
-from .responses import cache_headers, collection, json_response, page_slice
+from .responses import cacheable, collection, json_response, page_slice, written
 from .schemas import (
     HotCountedPageSchema,
     HotCountedQuerySchema,
@@ -28,11 +30,13 @@ from .schemas import (
 
 ns = Namespace("search", description="Search, suggestions and 大家都在搜")
 
+_rule, _rules = HotRuleSchema(), HotRuleListSchema()
+
 
 @ns.route("")
 class Search(Resource):
     @arguments(SearchQuerySchema)
-    @response(SearchPageSchema, description="Matching article cards, best first, with highlights and facets.")
+    @answers(SearchPageSchema, description="Matching article cards, best first, with highlights and facets.")
     @other_responses({400: "Blank or overlong q, or other invalid parameters."})
     def get(self, args):
         """Search articles (title weighted over answer, summary and body)."""
@@ -42,8 +46,8 @@ class Search(Resource):
         family = tuple(sorted(topic_family(topic, services.store.all("topics")))) if topic else None
         result = services.search.search(args["q"], topic=family, region=args.get("region"),
                                         include_drafts=bool(g.get("role")), offset=offset, limit=args["per_page"])
-        if args["page"] == 1 and not g.get("role"):  # a reader's search (paging through it counts once)
-            services.hot.record(args["q"], client_identity(), found=result.total)
+        services.hot.record(args["q"], client_identity(), found=result.total, page=args["page"],
+                            with_key=bool(g.get("role")))
         _, _, pages = page_slice(result.total, args["page"], args["per_page"])
         items = [card(services.store.get("articles", hit.id), hit) for hit in result.hits]
         topics = services.store.all("topics")
@@ -61,7 +65,7 @@ def card(article: dict, hit) -> dict:
 @ns.route("/suggest")
 class Suggest(Resource):
     @arguments(SuggestQuerySchema)
-    @response(SuggestionListSchema, description="Completions: popular queries, then titles.")
+    @answers(SuggestionListSchema, description="Completions: popular queries, then titles.")
     @other_responses({400: "Blank or overlong q."})
     def get(self, args):
         """Completions for a search box (characters, pinyin such as yibao, or initials such as ybk)."""
@@ -70,7 +74,7 @@ class Suggest(Resource):
         found = services.search.suggest(args["q"], limit=args["limit"], popular=popular)
         items = [{"text": s["text"], "kind": "title", "id": s["id"]} if s.get("id")
                  else {"text": s["text"], "kind": "query"} for s in found]
-        return cache_headers(json_response({"items": items}))
+        return cacheable({"items": items})
 
 
 class AnyText(PathConverter):
@@ -84,18 +88,18 @@ class AnyText(PathConverter):
 @ns.route("/hot")
 class Hot(Resource):
     @arguments(HotQuerySchema)
-    @response(HotListSchema, description="大家都在搜: pins, what enough readers searched, then topics; recent first.")
+    @answers(HotListSchema, description="大家都在搜: pins, what enough readers searched, then topics; recent first.")
     @other_responses({400: "Invalid limit."})
     def get(self, args):
         """大家都在搜."""
-        return cache_headers(json_response({"items": current_services().hot.top(args["limit"])}))
+        return cacheable({"items": current_services().hot.top(args["limit"])})
 
 
 @ns.route("/hot/counted")
 class HotCounted(Resource):
     @authenticated(write=False)
     @arguments(HotCountedQuerySchema)
-    @response(HotCountedPageSchema, description="Every counted search, shown or not, in 大家都在搜's order.")
+    @answers(HotCountedPageSchema, description="Every counted search, shown or not, in 大家都在搜's order.")
     @other_responses({400: "Invalid page or per_page."})
     def get(self, args):
         """Everything counted for 大家都在搜, with its readers and whether it is shown (for editors)."""
@@ -107,11 +111,11 @@ class HotCounted(Resource):
 @ns.route("/hot/rules")
 class HotRules(Resource):
     @authenticated(write=False)
-    @response(HotRuleListSchema, description="Every pin and block.")
+    @answers(HotRuleListSchema, description="Every pin and block.")
     def get(self):
         """Editors' pins and blocks."""
         rules = sorted(current_services().store.all("pins").values(), key=lambda r: r["query"])
-        return {"items": rules}
+        return json_response(_rules.dump({"items": rules}))
 
 
 # merge_slashes=False: a query such as "//" or "a//b" is the query, not a path to tidy up.
@@ -120,11 +124,12 @@ class HotRule(Resource):
     @authenticated()
     @path_arguments(HotRulePathSchema)
     @body(HotRuleWriteSchema)
-    @response(HotRuleSchema, description="The rule as stored.")
+    @answers(HotRuleSchema, description="The rule as stored.")
     @other_responses({400: "Invalid body or query.", 415: "The body is not JSON."})
     def put(self, data, query):
         """Pin a search (at a position) or block it from 大家都在搜."""
-        return current_services().hot_rules.put(query, data["action"], data["position"])
+        rule = current_services().hot_rules.put(query, data["action"], data["position"])
+        return written(orjson.dumps(_rule.dump(rule)))
 
     @authenticated()
     @path_arguments(HotRulePathSchema)

@@ -6,10 +6,11 @@ import orjson
 from flask import request
 from flask_restx import Namespace, Resource
 
+from ..current import current_services
 from ..domain.errors import NotFound
 from .articles import list_articles
-from .decorators import arguments, authenticated, body, current_services, other_responses, response
-from .responses import collection, conditional, etag_for, json_response_bytes, page_slice
+from .decorators import answers, arguments, authenticated, body, other_responses
+from .responses import collection, conditional, etag_for, page_slice, written
 from .schemas import (
     ArticleListQuerySchema,
     ArticlePageSchema,
@@ -36,14 +37,9 @@ def all_shown() -> list[dict]:
     article changes (the counts follow articles), not dumped per request."""
     services = current_services()
     store = services.store
-    key = (services.serial, store.generation["topics"], store.generation["articles"])
-    cached = _all_shown.get("list")
-    if cached is None or cached[0] != key:
-        cached = _all_shown["list"] = (key, [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
-    return cached[1]
-
-
-_all_shown: dict[str, tuple] = {}
+    key = (store.generation["topics"], store.generation["articles"])
+    return services.caches.topics.get_or_put(
+        key, lambda: [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
 
 
 def existing(slug: str) -> dict:
@@ -56,7 +52,7 @@ def existing(slug: str) -> dict:
 @ns.route("")
 class TopicList(Resource):
     @arguments(PageQuerySchema)
-    @response(TopicPageSchema, description="Topics, parents before their children.")
+    @answers(TopicPageSchema, description="Topics, parents before their children.")
     @other_responses({400: "Invalid parameters."})
     def get(self, args):
         """List topics with their article counts."""
@@ -66,21 +62,19 @@ class TopicList(Resource):
 
     @authenticated()
     @body(TopicCreateSchema)
-    @response(TopicSchema, 201, "Created; Location names it.")
+    @answers(TopicSchema, 201, "Created; Location names it.")
     @other_responses({400: "Invalid body.", 409: "The slug exists.", 415: "The body is not JSON.",
                       422: PARENT_RULE})
     def post(self, data):
         """Create a topic."""
         topic = current_services().topic_writes.create(data)
-        created = written(topic, 201)
-        created.headers["Location"] = f"{request.url_root}api/v1/topics/{topic['slug']}"
-        return created
+        return topic_written(topic, 201, location=f"{request.url_root}api/v1/topics/{topic['slug']}")
 
 
-def written(topic: dict, status: int = 200):
+def topic_written(topic: dict, status: int = 200, location: str | None = None):
     """The topic as a GET shows it, with the ETag that GET gives."""
     body = orjson.dumps(shown(topic))
-    return json_response_bytes(body, status, headers={"ETag": etag_for(None, body)})
+    return written(body, status, etag=etag_for(None, body), location=location)
 
 
 def _family_order(topic: dict):
@@ -90,7 +84,7 @@ def _family_order(topic: dict):
 @ns.route("/<string:slug>")
 @ns.param("slug", "Topic slug")
 class TopicItem(Resource):
-    @response(TopicSchema, description="The topic; ETag for conditional requests.")
+    @answers(TopicSchema, description="The topic; ETag for conditional requests.")
     @other_responses({304: "Not modified (If-None-Match).", 404: "No such topic."})
     def get(self, slug):
         """One topic."""
@@ -99,21 +93,21 @@ class TopicItem(Resource):
 
     @authenticated()
     @body(TopicWriteSchema)
-    @response(TopicSchema, description="Replaced.")
+    @answers(TopicSchema, description="Replaced.")
     @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON.",
                       422: PARENT_RULE})
     def put(self, data, slug):
         """Replace a topic."""
-        return written(current_services().topic_writes.replace(slug, data))
+        return topic_written(current_services().topic_writes.replace(slug, data))
 
     @authenticated()
     @body(TopicPatchSchema)
-    @response(TopicSchema, description="Patched.")
+    @answers(TopicSchema, description="Patched.")
     @other_responses({400: "Invalid body.", 404: "No such topic.", 415: "The body is not JSON.",
                       422: PARENT_RULE})
     def patch(self, data, slug):
         """Change some fields of a topic."""
-        return written(current_services().topic_writes.patch(slug, data))
+        return topic_written(current_services().topic_writes.patch(slug, data))
 
     @authenticated()
     @ns.response(204, "Deleted.")
@@ -128,7 +122,7 @@ class TopicItem(Resource):
 @ns.param("slug", "Topic slug")
 class TopicArticles(Resource):
     @arguments(ArticleListQuerySchema)
-    @response(ArticlePageSchema, description="A page of the topic's articles.")
+    @answers(ArticlePageSchema, description="A page of the topic's articles.")
     @other_responses({400: "Invalid parameters.", 401: "status=draft without a key.", 404: "No such topic."})
     def get(self, args, slug):
         """The articles of a topic (same parameters as the article list)."""

@@ -23,6 +23,8 @@ from .problems import ApiProblem
 # would accept but gunicorn refuse.
 MAX_QUERY_BYTES = 6144
 
+# Per process, not per Services: what a route's handler takes is fixed by the code, and the keys are
+# the (endpoint, method) pairs of routes that matched, so it is bounded by the route table.
 _names: dict[tuple[str, str], frozenset[str]] = {}
 
 

@@ -10,7 +10,8 @@ view or a search is too cheap an event to take a lock and fsync for each one. So
   its generation ({"generation": n}), under its exclusive lock;
 * refresh() replays the lines other processes appended since our offset,
   like the store's journal, keeping totals and notifying listeners (the
-  trending scores) of every (article, count, time) event;
+  trending scores) of every (article, count, time) event. It writes nothing,
+  so a read may call it; only flush() and compact() write (and repair);
 * when the log passes compact_bytes, the process that notices folds it into
   <name>-snapshot.json (write temp, fsync, rename) and starts a new log whose
   header names the new generation. A reader whose log generation changed
@@ -194,26 +195,31 @@ class EventCounter:
                     self._pending_readers.clear()
                     self._pending_total.clear()
                     self._pending_count = 0
-            self.refresh()
+            self._catch_up(repair=True)
             if self.log_path.stat().st_size > self.compact_bytes:
                 try:
                     self.compact(force=False)
                 except OSError as exc:
                     log.warning("%s: compaction failed, the log grows until one succeeds: %s", self.log_path, exc)
 
-    def refresh(self, _locked: bool = False) -> None:
-        """Replay lines appended since we last looked; reload after a compaction."""
-        reload = self._reload_locked if _locked else self._reload  # flock is not re-entrant
+    def refresh(self) -> None:
+        """Replay lines appended since we last looked; reload after a compaction.
+
+        Writes nothing: a log left broken by a crash (missing, or older than the
+        snapshot) is repaired by the next flush(), and read as it was until then."""
+        self._catch_up(repair=False)
+
+    def _catch_up(self, repair: bool, locked: bool = False) -> None:
         with self._mutex:
             st = self._file.stat()
             if st is None or self._position is None or st.st_ino != self._position[0]:
-                reload()
+                self._reload(repair, locked)
                 return
             if st.st_size == self._position[2]:
                 return
             with self._file.reader() as reader:
                 if reader.inode != self._position[0]:
-                    reload()
+                    self._reload(repair, locked)
                     return
                 lines, end = reader.lines(self._position[2], skip_bad=True)
             self._position = (self._position[0], self._position[1], end)
@@ -222,7 +228,7 @@ class EventCounter:
     def compact(self, force: bool = True) -> None:
         """Fold the log into the snapshot and start a new generation."""
         with self._mutex, self._file.lock():
-            self.refresh(_locked=True)
+            self._catch_up(repair=True, locked=True)
             if not force and self.log_path.stat().st_size <= self.compact_bytes:
                 return  # another process compacted while we waited for the lock
             generation = self._position[1] + 1
@@ -263,16 +269,21 @@ class EventCounter:
 
     # -- internals -------------------------------------------------------------
 
-    def _reload(self) -> None:
+    def _reload(self, repair: bool = True, locked: bool = False) -> None:
+        if locked:  # flock is not re-entrant
+            self._reload_locked(repair)
+            return
         with self._file.lock():
-            self._reload_locked()
+            self._reload_locked(repair)
 
-    def _reload_locked(self) -> None:
-        """Snapshot plus the whole current log; creates or repairs the files if need be."""
+    def _reload_locked(self, repair: bool = True) -> None:
+        """Snapshot plus the whole current log; with `repair`, creates or repairs the files if need be."""
         snapshot = orjson.loads(self.snapshot_path.read_bytes()) if self.snapshot_path.exists() else {}
         generation = snapshot.get("generation", 0)
         header = self._file.generation()
         if header is None or header < generation:
+            if not repair:
+                return  # keep what was read before: the next flush repairs the files
             # No log yet, or a compaction crashed between its two renames: the snapshot has it all.
             self._file.rewrite(generation)
         with self._file.reader() as reader:
@@ -289,6 +300,7 @@ class EventCounter:
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
+        self._drop_pending_counted_elsewhere()
         for listener in self._listeners:
             listener(self._history(), True)
 
@@ -318,10 +330,23 @@ class EventCounter:
             admitted.append((key, n, t))
         return admitted
 
+    def _drop_pending_counted_elsewhere(self) -> None:
+        """Our pending reader events that a line just replayed already counted (that reader, key
+        and hour, or a later hour): replayed after it, ours would be dropped by every process, so
+        they go now and total() does not count them twice until our next flush."""
+        counted = [p for p in self._pending_readers if self._last_hour(p[0], p[2]) >= p[1]]
+        for key, hour, reader in counted:
+            del self._pending_readers[(key, hour, reader)]
+            self._pending_total[key] -= 1
+            if not self._pending_total[key]:
+                del self._pending_total[key]
+            self._pending_count -= 1
+
     def _apply(self, events: list[LoggedEvent], reset: bool) -> None:
         events = self._admit(events)
         if events:
             self.generation += 1
+            self._drop_pending_counted_elsewhere()
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n

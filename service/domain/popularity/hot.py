@@ -2,10 +2,12 @@
 
 The rules, all here:
 
-* Counted: a reader's search that found something (the API says who is a
-  reader: no key, first page only), under its canonical spelling, unless
-  refusal() names a reason; at most once per reader, query and clock hour
-  (event_counter). A reader is a keyed hash of the client (readers.py).
+* Counted: a reader's search (sent without an API key: editors' and
+  integrations' searches are not readers'), on its first page only (paging
+  through one search counts once), that found something, under its canonical
+  spelling, unless refusal() names a reason; at most once per reader, query
+  and clock hour (event_counter). A reader is a keyed hash of the client
+  (readers.py).
 * Shown: a counted query once at least `min_readers` distinct readers searched
   it in the last 14 days (event_counter.RECENT_HOURS), unless an editor
   blocked it. Editors' pins lead (or stand at their position); when pins and
@@ -84,8 +86,12 @@ class HotSearches:
         # (limit, fallback) -> (state, items): suggest, /hot and pages ask for different lists in turn.
         self._top: dict[tuple[int, bool], tuple[tuple, list[dict]]] = {}
 
-    def record(self, query: str, reader: str, found: int, now: float | None = None) -> bool:
-        """Count a reader's search; False when it cannot count (nothing found, or refused)."""
+    def record(self, query: str, reader: str, found: int, now: float | None = None, *, page: int = 1,
+               with_key: bool = False) -> bool:
+        """Count a search by `reader` (a client identity) that found `found` results, asked for
+        `page` of them, `with_key` if an API key was sent; False when it does not count."""
+        if with_key or page != 1:
+            return False
         key = canonical(query)
         if not found or is_junk(key):
             return False
@@ -101,7 +107,7 @@ class HotSearches:
 
     def top(self, limit: int = 10, now: float | None = None, fallback: bool = True) -> list[dict]:
         """Pins without a position lead, pins with one stand at it, searches (then the fallback) fill the rest."""
-        self.counter.flush()  # ours published, everyone's read: cheap when nothing is pending
+        self.counter.refresh()  # what every process published; a read never writes
         # Decay scales every score alike, so the order only changes with new searches, rules or
         # topics, or when readers leave the window (checked hourly).
         generation = self.store.generation
@@ -141,7 +147,7 @@ class HotSearches:
 
     def counted(self, now: float | None = None) -> list[dict]:
         """Every counted query, for editors: below the threshold too, in 大家都在搜's order."""
-        self.counter.flush()
+        self.counter.refresh()
         rules = {r["query"]: r["action"] for r in self.store.all("pins").values()}
         rows = []
         for query, count in self.counter.totals().items():
