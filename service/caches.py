@@ -1,7 +1,7 @@
 """What the HTTP layer reuses between requests: bounded caches, one set per Services.
 
 Each entry is checked against the change counters it was made under (the
-store's generations, the view counter's), so a cache saves work but never
+store's revisions, the view counter's), so a cache saves work but never
 changes an answer; the bounds keep a worker's memory flat whatever clients ask
 for. Held by the Services instance, so a store opened again (a CLI command, a
 test) starts with empty caches.
@@ -9,11 +9,7 @@ test) starts with empty caches.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable
-from typing import Any
-
-_MISSING = object()
+from .domain.lru import LRU
 
 QUERIES_KEPT = 4096  # loaded query strings, all endpoints together
 LINKS_KEPT = 4096  # Link headers of collection pages
@@ -24,49 +20,6 @@ ARTICLES_KEPT = 5_000
 VARIANTS_KEPT = 16  # per article: ?fields=/?formats= variants, or 相关推荐 limits
 
 
-class LRU:
-    """A mapping of at most `maxsize` entries: adding one more drops the least
-    recently used. A lock makes each call atomic, for a threaded server."""
-
-    __slots__ = ("maxsize", "_entries", "_lock")
-
-    def __init__(self, maxsize: int):
-        self.maxsize = maxsize
-        self._entries: dict[Hashable, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        with self._lock:
-            value = self._entries.pop(key, _MISSING)
-            if value is _MISSING:
-                return default
-            self._entries[key] = value  # now the most recently used
-            return value
-
-    def put(self, key: Hashable, value: Any) -> Any:
-        """Keep `value` under `key`; returns it."""
-        with self._lock:
-            self._entries.pop(key, None)
-            self._entries[key] = value
-            if len(self._entries) > self.maxsize:
-                del self._entries[next(iter(self._entries))]
-        return value
-
-    def get_or_put(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        value = self.get(key, _MISSING)
-        return self.put(key, make()) if value is _MISSING else value
-
-    def pop(self, key: Hashable, default: Any = None) -> Any:
-        with self._lock:
-            return self._entries.pop(key, default)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._entries
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class Caches:
     """The HTTP layer's caches for one Services instance."""
 
@@ -74,7 +27,7 @@ class Caches:
         self.queries = LRU(QUERIES_KEPT)  # (schema, query string) -> loaded arguments
         self.links = LRU(LINKS_KEPT)  # (URL, query string, page, pages) -> Link header
         self.pages = LRU(PAGES_KEPT)  # (query, page, per_page, fields, formats) -> (state, page)
-        self.topics = LRU(1)  # (topics, articles generations) -> every topic as shown
+        self.topics = LRU(1)  # (topics, articles revisions) -> every topic as shown
         self.shown = LRU(ARTICLES_KEPT)  # article id -> LRU of (fields, formats) -> (state, Shown)
         self.related = LRU(ARTICLES_KEPT)  # article id -> LRU of limit -> (state, cards)
 

@@ -6,19 +6,16 @@ import logging
 from pathlib import Path
 
 from .caches import Caches
-from .domain.content.article_writes import ArticleWrites
-from .domain.content.catalog import Catalog
+from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
 from .domain.content.taxonomy import assign_topics
-from .domain.content.topic_writes import TopicWrites
 from .domain.indexes import Indexes
-from .domain.popularity.events import EventCounter
-from .domain.popularity.hot import HotRules, HotSearches
+from .domain.popularity import EventCounter, HotSearches, Trending
+from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
-from .domain.popularity.trending import Trending
-from .domain.recommend.for_you import ForYou
+from .domain.recommend import ForYou
+from .domain.store import Store
 from .domain.store.seeds import seed_document
-from .domain.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +53,7 @@ class Services:
         self.indexes = Indexes(store, self.topic_names).open()
         self.search, self.related = self.indexes.search, self.indexes.related
         # Every listener, in one place: the indexes first, then whatever the HTTP layer keeps.
-        for listener in (self.search.on_change, self.related.on_change, *self._listeners):
+        for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, *self._listeners):
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.refresh()

@@ -257,7 +257,7 @@ def test_save_load_round_trips_everything(saved, names):
     assert loaded is not None
     assert loaded.changes_since_build == 1
     assert _state(loaded) == _state(related)
-    assert loaded._cache == {}
+    assert len(loaded._cache) == 0
     index = loaded.index
     for array in (index.eligible, index.counted, index.vocab.df, index.raw.terms, index.raw.weights,
                   index.raw.flags, index.raw.start, index.raw.length, index.signals.topics,

@@ -66,10 +66,10 @@ def list_articles(args: dict, **fixed):
         include_drafts=bool(g.get("role")),
     )
     services = current_services()
-    generation = services.store.generation
+    revision = services.store.revision
     # A page shows the articles' records and view counts: kept until either changes.
     key = (query, args["page"], args["per_page"], tuple(args.get("fields") or ()), tuple(args.get("formats") or ()))
-    state = (generation["articles"], generation["topics"], services.views.generation)
+    state = (revision["articles"], revision["topics"], services.views.revision)
     kept = services.caches.pages.get(key)
     if kept is None or kept[0] != state:
         matches = services.catalog.articles(query)

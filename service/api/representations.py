@@ -39,7 +39,7 @@ def shown_article(article: dict, fields=None, formats=None, include=None) -> Sho
     variant = (tuple(fields or ()), tuple(formats or ()))
     # updated_at too: an article deleted and created again starts at version 1 again.
     state = (article["version"], article.get("updated_at"), services.view_count(article["id"]),
-             services.store.generation["topics"])
+             services.store.revision["topics"])
     kept = variants.get(variant)
     if kept is None or kept[0] != state:
         kept = variants.put(variant, (state, Shown(render_article(article, fields, formats), article["version"])))
@@ -106,10 +106,10 @@ def related_cards(article_id: str, limit: int) -> list[dict]:
     """相关推荐 cards, reused until an article or a topic changes (the lists and
     the cards' fields follow nothing else)."""
     services = current_services()
-    generation = services.store.generation
+    revision = services.store.revision
     caches = services.caches
     limits = caches.of_article(caches.related, article_id)
-    state = (generation["articles"], generation["topics"])
+    state = (revision["articles"], revision["topics"])
     kept = limits.get(limit)
     if kept is None or kept[0] != state:
         kept = limits.put(limit, (state, cards(services.related.related(article_id, limit))))

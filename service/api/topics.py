@@ -37,7 +37,7 @@ def all_shown() -> list[dict]:
     article changes (the counts follow articles), not dumped per request."""
     services = current_services()
     store = services.store
-    key = (store.generation["topics"], store.generation["articles"])
+    key = (store.revision["topics"], store.revision["articles"])
     return services.caches.topics.get_or_put(
         key, lambda: [shown(t) for t in sorted(store.all("topics").values(), key=_family_order)])
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..lru import LRU
 from ..store.store import Store
 from .article_record import is_public
 
@@ -48,11 +49,10 @@ class Catalog:
         self._normalise_region = normalise_region
         self._views = views
         self._orders: dict[str, list[dict]] = {}
-        self._results: dict[tuple, list[dict]] = {}
+        self._results = LRU(RESULTS_KEPT)
         self._topic_counts: Counter | None = None
-        store.subscribe(self._on_change)
 
-    def _on_change(self, kind, key, old, new) -> None:
+    def on_change(self, kind, key, old, new) -> None:
         if kind == "articles":
             self._orders.clear()
         if kind in ("articles", "topics"):  # a topic's parent decides which lists it is in
@@ -78,13 +78,7 @@ class Catalog:
         """
         if query.sort == BY_VIEWS:
             return self._matching(query)
-        key = query
-        found = self._results.get(key)
-        if found is None:
-            if len(self._results) >= RESULTS_KEPT:
-                self._results.clear()
-            found = self._results[key] = self._matching(query)
-        return found
+        return self._results.get_or_put(query, lambda: self._matching(query))
 
     def _matching(self, query: ArticleQuery) -> list[dict]:
         tests = []

@@ -101,7 +101,7 @@ class EventCounter:
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
         # Bumped by every change to what total() or the listeners see: a cheap key for caches.
-        self.generation = 0
+        self.revision = 0
         self._reload()
 
     # -- public ----------------------------------------------------------------
@@ -132,7 +132,7 @@ class EventCounter:
             if counted:
                 self._pending_total[article_id] += 1
                 self._pending_count += 1
-                self.generation += 1
+                self.revision += 1
             due = time.monotonic() - self._last_flush >= self.flush_seconds
             if due or self._pending_count >= self.flush_events:
                 self.flush()
@@ -295,7 +295,7 @@ class EventCounter:
             self._recent[aid] = defaultdict(int, {h: n for h, n in hours})
         self._readers = defaultdict(dict, {key: dict(seen) for key, seen in snapshot.get("readers", {}).items()})
         self._position = (inode, generation, end)
-        self.generation += 1
+        self.revision += 1
         events = self._admit(self._parse(lines))
         for aid, n, t in events:
             self._totals[aid] += n
@@ -345,7 +345,7 @@ class EventCounter:
     def _apply(self, events: list[LoggedEvent], reset: bool) -> None:
         events = self._admit(events)
         if events:
-            self.generation += 1
+            self.revision += 1
             self._drop_pending_counted_elsewhere()
         for aid, n, t in events:
             self._totals[aid] += n

@@ -110,8 +110,8 @@ class HotSearches:
         self.counter.refresh()  # what every process published; a read never writes
         # Decay scales every score alike, so the order only changes with new searches, rules or
         # topics, or when readers leave the window (checked hourly).
-        generation = self.store.generation
-        state = (self.counter.generation, generation["pins"], generation["articles"], generation["topics"],
+        revision = self.store.revision
+        state = (self.counter.revision, revision["pins"], revision["articles"], revision["topics"],
                  int(self.counter.clock() // 3600))
         kept = self._top.get((limit, fallback))
         if now is None and kept is not None and kept[0] == state:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..lru import LRU
 from ..search.index import SearchIndex
 from ..store import npz
 from . import explain, ranking, saving
@@ -96,7 +97,7 @@ class Related:
         """Rank over this index from now on, with nothing derived yet."""
         self.index = index
         # Derived from the index, so forgotten on every change that ranks:
-        self._cache: dict[int, list[dict]] = {}  # row -> its cards
+        self._cache = LRU(CACHE_SIZE)  # row -> its cards
         self._vectors = WeighedVectors(index.raw, index.vocab, self.VECTORS_KEPT)
         self._reference: float | None = None  # the newest publication day, for recency
 
@@ -122,12 +123,7 @@ class Related:
             row = self.index.row_of.get(article_id)
             if row is None or article_id not in records or not self.index.counted[row]:
                 return []
-            cards = self._cache.get(row)
-            if cards is None:
-                cards = self._cards(row, records)
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[row] = cards
+            cards = self._cache.get_or_put(row, lambda: self._cards(row, records))
             return [dict(c) for c in cards[:limit]]
 
     def _cards(self, row: int, records: Mapping[str, dict]) -> list[dict]:

@@ -28,6 +28,7 @@ from itertools import repeat
 
 import numpy as np
 
+from ..lru import LRU
 from ..text import tokens
 
 TOP_TERMS = 40  # terms kept per article
@@ -228,14 +229,14 @@ class RowStore:
 class WeighedVectors:
     """The rows' weighed vectors, made on first use and kept until the statistics move.
 
-    A bounded memo of weigh(): past `kept` vectors it starts again with just
-    the rows asked for. Whoever changes the raw rows or the vocabulary calls
-    clear(). Also holds the scratch dense vector the dot products use.
+    A bounded memo of weigh() (the least recently used vectors go past `kept`).
+    Whoever changes the raw rows or the vocabulary calls clear(). Also holds
+    the scratch dense vector the dot products use.
     """
 
     def __init__(self, raw: RowStore, vocab: Vocabulary, kept: int):
-        self.raw, self.vocab, self.kept = raw, vocab, kept
-        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (term ids, weights)
+        self.raw, self.vocab = raw, vocab
+        self._rows = LRU(kept)  # row -> (term ids, weights)
         self._dense = np.zeros(1024, dtype=np.float32)
 
     def __len__(self) -> int:
@@ -246,17 +247,14 @@ class WeighedVectors:
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(term ids, weights, entries per row) of these rows' vectors, in rows' order."""
-        wanted = list(dict.fromkeys(rows.tolist()))
-        missing = np.array([r for r in wanted if r not in self._rows], dtype=np.int64)
+        found = {r: self._rows.get(r) for r in dict.fromkeys(rows.tolist())}
+        missing = np.array([r for r, v in found.items() if v is None], dtype=np.int64)
         if len(missing):
-            if len(self._rows) + len(missing) > self.kept:
-                self._rows.clear()  # bounded: start again with just these rows
-                missing = np.array(wanted, dtype=np.int64)
             terms, weights, counts = weigh(self.raw, missing, self.vocab)
             ends = np.cumsum(counts)
             for r, a, b in zip(missing.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True):
-                self._rows[r] = (terms[a:b], weights[a:b])
-        parts = [self._rows[r] for r in rows.tolist()]
+                found[r] = self._rows.put(r, (terms[a:b], weights[a:b]))
+        parts = [found[r] for r in rows.tolist()]
         lens = np.fromiter((len(t) for t, _ in parts), dtype=np.int64, count=len(parts))
         if not parts:
             return np.zeros(0, np.int32), np.zeros(0, np.float32), lens

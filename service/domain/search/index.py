@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..lru import LRU
 from ..store import npz
 from .building import fingerprint, index_all, index_one
 from .documents import Documents
@@ -105,15 +106,10 @@ class SearchIndex:
         self._suggester: Suggester | None = None
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
-        self._answers: dict[tuple, object] = {}
+        self._answers = LRU(ANSWERS_KEPT)
 
     def _remembered(self, key: tuple, compute):
-        answer = self._answers.get(key)
-        if answer is None:
-            if len(self._answers) >= ANSWERS_KEPT:
-                self._answers.clear()
-            answer = self._answers[key] = compute()
-        return answer
+        return self._answers.get_or_put(key, compute)
 
     # -- building --------------------------------------------------------
 

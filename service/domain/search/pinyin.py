@@ -61,17 +61,10 @@ def bigrams_at(syll: list[tuple[str, ...]], i: int) -> list[str]:
     return [f"{a}_{b}" for a in syll[i] for b in syll[i + 1]]
 
 
-_pair_cache: dict[str, list[str]] = {}
-
-
+@lru_cache(maxsize=300_000)  # character pairs recur across titles: each is read once
 def _pair_keys(pair: str) -> list[str]:
-    found = _pair_cache.get(pair)
-    if found is None:
-        table = _table()[0]
-        found = [f"{a}_{b}" for a in table.get(pair[0], ()) for b in table.get(pair[1], ())]
-        if len(_pair_cache) < 300_000:
-            _pair_cache[pair] = found
-    return found
+    table = _table()[0]
+    return [f"{a}_{b}" for a in table.get(pair[0], ()) for b in table.get(pair[1], ())]
 
 
 def title_keys(text: str) -> list[str]:

@@ -58,7 +58,7 @@ class Store:
         self._listeners: list[Listener] = []
         self._compaction_listeners: list[Callable[[str], None]] = []
         # How many changes each collection has seen here: a cheap key for caches of derived views.
-        self.generation: dict[str, int] = {name: 0 for name in COLLECTIONS}
+        self.revision: dict[str, int] = {name: 0 for name in COLLECTIONS}
         self._mutex = threading.RLock()
         self.seq = 0
         self._position: LogPosition | None = None
@@ -188,7 +188,7 @@ class Store:
         self._emit(kind, key, old, new)
 
     def _emit(self, kind, key, old, new) -> None:
-        self.generation[kind] = self.generation.get(kind, 0) + 1
+        self.revision[kind] = self.revision.get(kind, 0) + 1
         for listener in self._listeners:
             listener(kind, key, old, new)
 
