@@ -30,7 +30,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     # such as `db upgrade` must see the store before anything touches it.
     services = Services(app.config)
     install(app, services)
-    services.on_change(services.caches.on_change)
 
     # One hook each way, in this order: every request pays for each hook.
     @app.before_request

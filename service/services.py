@@ -35,7 +35,6 @@ class Services:
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions, editor_regions)
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
-        self._listeners: list = []
         self.ready = False
 
     def open(self) -> Services:
@@ -52,8 +51,8 @@ class Services:
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
         self.indexes = Indexes(store, self.topic_names).open()
         self.search, self.related = self.indexes.search, self.indexes.related
-        # Every listener, in one place: the indexes first, then whatever the HTTP layer keeps.
-        for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, *self._listeners):
+        # Every listener, in one place: the indexes first, then the caches of what was shown.
+        for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, self.caches.on_change):
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.refresh()
@@ -67,11 +66,6 @@ class Services:
         self.for_you = ForYou(self.related, self.trending, articles)
         self.ready = True
         return self
-
-    def on_change(self, listener) -> None:
-        """Also tell `listener` of every store change, after the indexes (from the HTTP layer:
-        forgetting what it showed of a deleted article)."""
-        self._listeners.append(listener)
 
     def start_background(self) -> None:
         """In each serving process: publish counted events every few seconds."""
