@@ -7,6 +7,7 @@ from flask import g, request
 from flask_restx import Namespace, Resource
 
 from ..current import current_services
+from ..domain.content.article_record import is_visible
 from ..domain.content.catalog import ArticleQuery
 from ..domain.errors import NotFound
 from ..security import views_limit
@@ -45,7 +46,7 @@ WRITE_ERRORS = {400: "Invalid body.", 404: "No such article.", 412: "If-Match is
 def visible_article(article_id: str) -> dict:
     """The article, unless it does not exist or is a draft the caller may not see."""
     article = current_services().store.get("articles", article_id)
-    if article is None or (article["status"] == "draft" and not g.get("role")):
+    if not is_visible(article, editor=bool(g.get("role"))):
         raise NotFound(f"no article with id '{article_id}'")
     return article
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 
 from ..current import current_services
+from ..domain.content.article_record import is_public
 from ..domain.content.markdown import to_html, to_text
 from .responses import etag_for
 from .schemas import ArticleSchema
@@ -97,7 +98,7 @@ def cards(scored: list[dict]) -> list[dict]:
     out = []
     for item in scored:
         article = articles.get(item["id"])
-        if article is not None and article["status"] == "published":
+        if is_public(article):
             out.append(as_card(article, item["score"], item["reasons"]))
     return out
 

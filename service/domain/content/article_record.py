@@ -108,3 +108,8 @@ def is_public(article: dict | None) -> bool:
     """The one visibility rule: only a published article is listed, found, counted or
     recommended to readers without a key; a draft is seen only by editors."""
     return article is not None and article.get("status", PUBLISHED) == PUBLISHED
+
+
+def is_visible(article: dict | None, editor: bool) -> bool:
+    """Whether this caller may see the article at all: any existing one for an editor (a key)."""
+    return article is not None and (editor or is_public(article))
