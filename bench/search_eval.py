@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from service.domain.store.seeds import SEEDS_DIR, seed_document
+from service.domain.content.seeds import SEEDS_DIR, seed_document
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGED = ROOT / "tests" / "data" / "judged_queries.json"

@@ -141,8 +141,8 @@ def _record(a: dict, n: int, seed: int, rng: random.Random) -> dict:
 
 def document(size: int, seed: int = 7) -> dict:
     """A schema-2 snapshot document with `size` articles (the seeds' included)."""
+    from service.domain.content.seeds import seed_document
     from service.domain.store import migrate
-    from service.domain.store.seeds import seed_document
 
     doc = migrate.upgrade(seed_document(ROOT / "seeds"))
     real = doc["articles"][:size]

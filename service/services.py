@@ -8,6 +8,7 @@ from pathlib import Path
 from .caches import Caches
 from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
+from .domain.content.seeds import seed_document
 from .domain.content.taxonomy import assign_topics
 from .domain.indexes import Indexes
 from .domain.popularity import EventCounter, HotSearches, Trending
@@ -15,7 +16,6 @@ from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
 from .domain.recommend import ForYou
 from .domain.store import Store
-from .domain.store.seeds import seed_document
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import orjson
 import pytest
 import requests
 
+from service.domain.content.seeds import seed_document
 from service.domain.store.records import check_document
-from service.domain.store.seeds import seed_document
 from service.domain.store.store import Store
 from tests.server import ROOT, Server
 

@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from service import create_app
+from service.domain.content.seeds import seed_document
 from service.domain.popularity.events import RECENT_HOURS, EventCounter
 from service.domain.popularity.hot import HotSearches, canonical, refusal
 from service.domain.popularity.readers import SECRET_FILE, ReaderTokens
-from service.domain.store.seeds import seed_document
 from service.domain.store.store import Store
 from tests.server import Server
 

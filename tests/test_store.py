@@ -7,10 +7,10 @@ import json
 import orjson
 import pytest
 
+from service.domain.content.seeds import SEEDS_DIR, seed_document
 from service.domain.popularity.events import EventCounter
 from service.domain.store.jsonl import JsonLines
 from service.domain.store.records import check_document
-from service.domain.store.seeds import SEEDS_DIR, seed_document
 from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
 from service.domain.store.store import Store
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import orjson
 
-from ..content.article_record import stamped
-from .snapshot import COLLECTIONS, SCHEMA_VERSION
+from ..store.snapshot import COLLECTIONS, SCHEMA_VERSION
+from .article_record import stamped
 
 SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
 
