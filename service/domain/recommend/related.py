@@ -186,7 +186,7 @@ class Related:
             else:
                 self.search.upsert(new)
         if old is not None and new is not None and all(old.get(f) == new.get(f) for f in RANK_FIELDS):
-            return  # a views count or timestamp: nothing that ranks
+            return  # a timestamp or a version: nothing that ranks
         with self._lock:
             index = self.index
             row = index.row_of.get(key)
@@ -194,7 +194,8 @@ class Related:
                 return
             row = index.row(key) if row is None else row
             text = old is None or new is None or any(old.get(f) != new.get(f) for f in TEXT_FIELDS)
-            index.set(row, new, text=text or not index.counted[row])
+            text = text or not index.counted[row]  # a row never counted is counted now
+            index.set(row, new, text=text)
             self.changes_since_build += 1
             if text:
                 self._vectors.clear()  # the statistics moved: every weight may have
