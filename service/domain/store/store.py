@@ -6,21 +6,18 @@ replays whatever other processes appended. Writes take the log's exclusive
 lock, catch up, decide, append (fsync) and apply, so two processes can never
 write from a stale view and lose each other's update.
 
-Listeners (search index, recommender, counts) are told of every change as
-(kind, key, old, new), whether it was made here or replayed from the log.
+What is kept in memory, and how listeners hear of changes: materialised.py.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from . import migrate
 from .journal import FileChangeLog, LogPosition
+from .materialised import Materialised, log, utcnow
 from .snapshot import (
     COLLECTIONS,
     SCHEMA_VERSION,
@@ -32,16 +29,12 @@ from .snapshot import (
     write_document,
 )
 
-log = logging.getLogger("service.store")
-Listener = Callable[[str, str, dict | None, dict | None], None]
 SNAPSHOT = "snapshot.json"
 
 
-def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class Store(Materialised):
+    """The embedded store: a JSON snapshot plus a journal file in DATA_DIR."""
 
-
-class Store:
     def __init__(
         self,
         data_dir: Path,
@@ -49,21 +42,14 @@ class Store:
         compact_bytes: int = 8 * 1024 * 1024,
         migrations_dir: Path = migrate.MIGRATIONS_DIR,
     ):
+        super().__init__()
         self.data_dir = Path(data_dir)
         self.snapshot_path = self.data_dir / SNAPSHOT
         self._seed = seed
         self.compact_bytes = compact_bytes
         self.migrations_dir = migrations_dir
-        self._data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
-        self._listeners: list[Listener] = []
-        self._compaction_listeners: list[Callable[[str], None]] = []
-        # How many changes each collection has seen here: a cheap key for caches of derived views.
-        self.revision: dict[str, int] = {name: 0 for name in COLLECTIONS}
-        self._mutex = threading.RLock()
-        self.seq = 0
         self._position: LogPosition | None = None
         self.log: FileChangeLog | None = None
-        self.snapshot_id = ""
 
     # -- opening ---------------------------------------------------------
 
@@ -119,28 +105,10 @@ class Store:
         return doc
 
     def _load(self, doc: dict) -> None:
-        with self._mutex:
-            self._data = {
-                name: {r[key]: r for r in doc.get(name, [])} for name, key in COLLECTIONS.items()
-            }
-            self.seq = doc.get("seq", 0)
-            self._position = None
+        super()._load(doc)
+        self._position = None
 
     # -- reading ---------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def get(self, kind: str, key: str) -> dict | None:
-        return self._data[kind].get(key)
-
-    def all(self, kind: str) -> dict[str, dict]:
-        return self._data[kind]
-
-    def document(self) -> dict:
-        doc = {"schema_version": SCHEMA_VERSION, "seq": self.seq}
-        doc.update({name: list(records.values()) for name, records in self._data.items()})
-        return doc
 
     def refresh(self) -> int:
         """Replay what other processes appended since we last looked;
@@ -173,24 +141,6 @@ class Store:
                     self._emit(name, k, current.get(k), record)
             self._data[name] = fresh
         self.seq = doc.get("seq", 0)
-
-    def _apply(self, change: dict) -> None:
-        kind, key = change["kind"], change["key"]
-        records = self._data[kind]
-        old = records.get(key)
-        new = change.get("record")
-        if change["op"] == "delete":
-            records.pop(key, None)
-            new = None
-        else:
-            records[key] = new
-        self.seq = change["seq"]
-        self._emit(kind, key, old, new)
-
-    def _emit(self, kind, key, old, new) -> None:
-        self.revision[kind] = self.revision.get(kind, 0) + 1
-        for listener in self._listeners:
-            listener(kind, key, old, new)
 
     # -- writing ---------------------------------------------------------
 
@@ -241,16 +191,7 @@ class Store:
         self.log.reset(self.seq)
         self._position = None
         self.refresh()
-        for listener in self._compaction_listeners:
-            try:
-                listener(self.snapshot_id)
-            except Exception:  # the write that compacted is durable: never fail it
-                log.exception("a compaction listener failed")
-
-    def on_compaction(self, listener: Callable[[str], None]) -> None:
-        """Call listener(snapshot_id) after this process folds the journal into a new
-        snapshot, while the store still holds exactly that snapshot's state."""
-        self._compaction_listeners.append(listener)
+        self._compacted(self.snapshot_id)
 
 
 def fold(doc: dict, changes: list[dict]) -> dict:
