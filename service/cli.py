@@ -17,9 +17,9 @@ from .domain.content.pages import PageFormatError, build_articles, parse_page
 from .domain.content.taxonomy import load_taxonomy
 from .domain.store import migrate
 from .domain.store.records import check_document
-from .domain.store.snapshot import SCHEMA_VERSION, StoreError, read_document
+from .domain.store.snapshot import SCHEMA_VERSION, StoreError
 
-db = AppGroup("db", help="The JSON store: migrate and check.")
+db = AppGroup("db", help="The store (JSON files or PostgreSQL): create, migrate and check.")
 
 
 def _fail(message: str):
@@ -31,27 +31,32 @@ def _fail(message: str):
 def db_upgrade():
     """Apply pending migrations (a copy of the old snapshot is kept)."""
     services = _services()
-    path = services.store.snapshot_path
+    store = services.store
     try:
-        before = read_document(path)["schema_version"] if path.exists() else None
+        before = store.existing_version()
         services.open()
     except StoreError as exc:
         _fail(str(exc))
     if before is None:
-        click.echo(f"created {path} at schema version {SCHEMA_VERSION}")
+        click.echo(f"created {store.where()} at schema version {SCHEMA_VERSION}")
     elif before == SCHEMA_VERSION:
-        click.echo(f"{path} is at schema version {SCHEMA_VERSION}; nothing to do")
+        click.echo(f"{store.where()} is at schema version {SCHEMA_VERSION}; nothing to do")
     else:
-        click.echo(f"upgraded {path} from schema version {before} to {SCHEMA_VERSION} "
-                   f"(old copy: snapshot.v{before}.json)")
+        kept = store.backup_name(before)
+        click.echo(f"upgraded {store.where()} from schema version {before} to {SCHEMA_VERSION}"
+                   + (f" (old copy: {kept})" if kept else ""))
 
 
 @db.command("check")
 def db_check():
     """Validate every record of the store against the schemas."""
-    path = _services().store.snapshot_path
-    if not path.exists():  # opening would create it from the seeds: checking must not
-        _fail(f"no store at {path.parent} ({path.name} is missing); `db upgrade` creates one")
+    store = _services().store
+    try:
+        missing = store.existing_version() is None
+    except StoreError as exc:
+        _fail(str(exc))
+    if missing:  # opening would create it from the seeds: checking must not
+        _fail(f"no store at {store.where()}; `db upgrade` creates one")
     try:
         services = _services().open()
     except StoreError as exc:

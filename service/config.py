@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def from_env(env=os.environ) -> dict:
     return {
         "DATA_DIR": env.get("DATA_DIR", str(ROOT / "var" / "data")),
+        # Empty: the embedded JSON store in DATA_DIR. postgresql://...: the shared store of record
+        # (DATA_DIR then keeps only what is per machine: counters, saved indexes).
+        "DATABASE_URL": env.get("DATABASE_URL", ""),
         "SEEDS_DIR": env.get("SEEDS_DIR", str(ROOT / "seeds")),
         "API_KEYS": env.get("API_KEYS", ""),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024)),

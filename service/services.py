@@ -16,6 +16,7 @@ from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
 from .domain.recommend import ForYou
 from .domain.store import Store
+from .domain.store.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,11 @@ class Services:
         # What the HTTP layer reuses between requests: per instance, as the counters that key it are.
         self.caches = Caches()
         seeds_dir = Path(config["SEEDS_DIR"])
-        self.store = Store(
-            Path(config["DATA_DIR"]),
-            seed=lambda: seed_document(seeds_dir),
-            compact_bytes=config["COMPACT_BYTES"],
-        )
+        seed = lambda: seed_document(seeds_dir)  # noqa: E731
+        if config.get("DATABASE_URL"):
+            self.store = PostgresStore(config["DATABASE_URL"], Path(config["DATA_DIR"]), seed=seed)
+        else:
+            self.store = Store(Path(config["DATA_DIR"]), seed=seed, compact_bytes=config["COMPACT_BYTES"])
         self.catalog = Catalog(self.store, normalise_region, self.view_count)
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions, editor_regions)
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
@@ -77,6 +78,7 @@ class Services:
         if self.ready:
             self.views.close()
             self.searches.close()
+        self.store.close()
 
     def topic_names(self) -> dict[str, str]:
         return {t["slug"]: t["name"] for t in self.store.all("topics").values()}

@@ -1,9 +1,10 @@
-"""Shared fixtures: the API keys and their headers, and an app on its own data directory seeded
-from seeds/.
+"""Shared fixtures: the API keys and their headers, and an app on its own store seeded from seeds/.
 
-The seeded store and its saved indexes are made once per session; each test's `app` opens a
-copy of them, so it loads the indexes instead of building them and still writes only its own
-store.
+`app` runs each test on both store backends: the embedded JSON store, and PostgreSQL (the local
+server; see tests/postgres.py). The seeded JSON store and its saved indexes are made once per
+session and each test opens a copy, so it loads the indexes instead of building them; on
+PostgreSQL each test gets its own database, copied from one seeded once. Either way a test
+writes only its own store.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import pytest
 
 from service import create_app
 from service.domain.indexes import INDEX_DIR
+
+from .postgres import Databases, postgres_url
+
+BACKENDS = ("json", "postgres")
 
 # The files that are the seeded store and what is derived from its snapshot. The rest of a data
 # directory (event counters, lock files, the readers' secret) each test's open() makes afresh,
@@ -71,16 +76,62 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+@pytest.fixture(scope="session")
+def databases():
+    """Databases made for this run on the local PostgreSQL, all dropped at its end."""
+    made = Databases(postgres_url())
+    yield made
+    made.drop_all()
+
+
+@pytest.fixture(scope="session")
+def seeded_database(databases, tmp_path_factory, api_keys) -> str:
+    """A database seeded once, the template each test's database is copied from."""
+    url = databases.create()
+    config = {**app_config(tmp_path_factory.mktemp("seeded-pg") / "data", api_keys), "DATABASE_URL": url}
+    create_app(config).extensions["service"].open().close()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def app(data_dir, seeded_dir, api_keys):
+def app(backend, data_dir, seeded_dir, api_keys, request):
     data_dir.mkdir(parents=True, exist_ok=True)
-    for name in SEEDED_FILES:
-        shutil.copy2(seeded_dir / name, data_dir / name)
-    if (seeded_dir / INDEX_DIR).is_dir():  # saving them may fail; the service then builds them
-        shutil.copytree(seeded_dir / INDEX_DIR, data_dir / INDEX_DIR)
-    app = create_app(app_config(data_dir, api_keys))
-    app.extensions["service"].open()
-    return app
+    config = app_config(data_dir, api_keys)
+    if backend == "postgres":
+        databases, template = request.getfixturevalue("databases"), request.getfixturevalue("seeded_database")
+        config["DATABASE_URL"] = databases.create(template=template)
+    else:
+        for name in SEEDED_FILES:
+            shutil.copy2(seeded_dir / name, data_dir / name)
+        if (seeded_dir / INDEX_DIR).is_dir():  # saving them may fail; the service then builds them
+            shutil.copytree(seeded_dir / INDEX_DIR, data_dir / INDEX_DIR)
+    app = create_app(config)
+    services = app.extensions["service"].open()
+    yield app
+    services.close()
+    if backend == "postgres":
+        databases.drop(config["DATABASE_URL"])
+
+
+@pytest.fixture
+def other_worker(app):
+    """A second process's view of the same store (a gunicorn worker beside `app`'s), its client."""
+    other = create_app({key: app.config[key] for key in ("DATA_DIR", "DATABASE_URL", "API_KEYS", "TESTING")})
+    yield other.test_client()
+    other.extensions["service"].close()
+
+
+@pytest.fixture
+def changes(app) -> list[tuple[str, str]]:
+    """(kind, key) of every change the store applies from now on, whoever wrote it."""
+    seen: list[tuple[str, str]] = []
+    app.extensions["service"].store.subscribe(lambda kind, key, old, new: seen.append((kind, key)))
+    return seen
 
 
 @pytest.fixture

@@ -47,4 +47,4 @@ class Metrics(Resource):
     def get(self):
         """Prometheus metrics."""
         services = current_services()
-        return metrics_response(services.index_sizes(), services.store.log.size())
+        return metrics_response(services.index_sizes(), services.store.log_bytes())

@@ -10,13 +10,13 @@ from flask import Response, g
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
+from ..domain.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed, Unavailable
 
 log = logging.getLogger("service.errors")
 
 NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 # Invalid: well-formed, but names things that do not exist (a topic, a parent): 422.
-DOMAIN_STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
+DOMAIN_STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422, Unavailable: 503}
 PHRASES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
     412: "Precondition Failed", 415: "Unsupported Media Type", 422: "Unprocessable Content",
@@ -89,7 +89,8 @@ def problem_for(exc: BaseException) -> Response:
     if isinstance(exc, DomainError):
         status = DOMAIN_STATUS.get(type(exc), 400)
         title = "Validation failed" if isinstance(exc, Invalid) else None
-        return problem(status, exc.detail, title, exc.errors or None)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+        return problem(status, exc.detail, title, exc.errors or None, headers)
     if isinstance(exc, ValidationError):
         p = validation_problem(exc.messages, "input")
         return problem(p.status, p.detail, p.title, p.errors)

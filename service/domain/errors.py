@@ -22,3 +22,9 @@ class PreconditionFailed(DomainError):
 
 class Invalid(DomainError):
     """The request is well-formed but refers to things that do not exist."""
+
+
+class Unavailable(DomainError):
+    """The store of record cannot be reached: nothing was written; try again shortly."""
+
+    retry_after = 5

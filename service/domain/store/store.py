@@ -179,6 +179,23 @@ class Store(Materialised):
                     self.refresh()
             return new
 
+    def where(self) -> str:
+        return str(self.snapshot_path)
+
+    def existing_version(self) -> int | None:
+        """The schema version of the snapshot on disk, or None when there is none yet."""
+        return read_document(self.snapshot_path)["schema_version"] if self.snapshot_path.exists() else None
+
+    def backup_name(self, version: int) -> str | None:
+        """What an upgrade from `version` kept of the old store."""
+        return f"snapshot.v{version}.json"
+
+    def log_bytes(self) -> int:
+        return self.log.size()
+
+    def close(self) -> None:
+        """Nothing to release: every write is on disk when it returns."""
+
     def compact(self) -> None:
         with self._mutex, self.log.lock():
             self.refresh()
