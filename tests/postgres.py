@@ -6,6 +6,7 @@ since CI must run everything for real.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 
@@ -37,9 +38,10 @@ class Databases:
         self.admin_url = admin_url
         self.prefix = f"yibao_test_{secrets.token_hex(4)}"
         self.made: list[str] = []
+        self._numbers = itertools.count()
 
     def create(self, template: str | None = None) -> str:
-        name = f"{self.prefix}_{len(self.made)}"
+        name = f"{self.prefix}_{next(self._numbers)}"
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(conninfo_to_dict(template)["dbname"]))
