@@ -165,3 +165,18 @@ def test_the_database_going_away_fails_writes_cleanly_and_loses_nothing(database
     assert {"before", "after"} <= ids and "during" not in ids
     app.extensions["service"].close()
     proxy.close()
+
+
+def test_readyz_reports_the_backend_and_how_far_behind_this_node_is(database, tmp_path, api_keys,
+                                                                     write_headers):
+    a, b = (node(database, tmp_path / name, api_keys) for name in ("a", "b"))
+    a.test_client().post("/api/v1/articles", json={"id": "lagging", "title": "落后", "body": "正文"},
+                         headers=write_headers)
+    services_b = b.extensions["service"]
+    with b.test_request_context():
+        behind = {"seq": services_b.store.seq, "latest": services_b.store.latest_seq()}
+    assert behind["latest"] == behind["seq"] + 1  # b has not served a request since
+    ready = b.test_client().get("/readyz").get_json()  # serving one catches up first
+    assert ready["backend"] == "postgres" and ready["lag"] == 0 and ready["seq"] == ready["latest"]
+    for app in (a, b):
+        app.extensions["service"].close()

@@ -32,11 +32,15 @@ class Ready(Resource):
         if not services.ready:
             raise ApiProblem(503, "The store or its indexes are still loading.")
         store = services.store
+        latest = store.latest_seq()
         return json_response({
             "status": "ready",
             "articles": len(store.all("articles")),
             "topics": len(store.all("topics")),
             "seq": store.seq,
+            "backend": store.BACKEND,
+            "latest": latest,
+            "lag": None if latest is None else max(0, latest - store.seq),
         })
 
 

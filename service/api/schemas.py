@@ -256,6 +256,12 @@ class ReadinessSchema(Schema):
     articles = fields.Integer(required=True)
     topics = fields.Integer(required=True)
     seq = fields.Integer(required=True, metadata={"description": "Last change applied."})
+    backend = fields.String(required=True, metadata={"description": "The store of record: json or postgres.",
+                                                      "example": "json"})
+    latest = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "The newest change in the store of record (null while it cannot be reached)."})
+    lag = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Changes in the store of record this node has not applied yet."})
 
 
 def optional_fields(schema: type[Schema], name: str) -> type[Schema]:

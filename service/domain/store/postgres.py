@@ -74,6 +74,8 @@ def sql_migrations(directory: Path = SQL_MIGRATIONS) -> list[tuple[int, Path]]:
 
 
 class PostgresStore(Materialised):
+    BACKEND = "postgres"
+
     def __init__(self, url: str, data_dir: Path, seed: Callable[[], dict] | None = None,
                  migrations_dir: Path = migrate.MIGRATIONS_DIR, sql_dir: Path = SQL_MIGRATIONS):
         super().__init__()
@@ -317,8 +319,22 @@ class PostgresStore(Materialised):
     def backup_name(self, version: int) -> str | None:
         return None  # the database's own backups cover an upgrade
 
+    def latest_seq(self) -> int | None:
+        """The newest change committed anywhere; None while the database cannot be reached."""
+        try:
+            with self._connections().connection(timeout=CONNECT_SECONDS) as conn:
+                return conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        except Error as exc:
+            self._unreachable(exc)
+            return None
+
     def log_bytes(self) -> int:
-        return 0
+        """The change table's size on disk, for /metrics."""
+        try:
+            with self._connections().connection(timeout=CONNECT_SECONDS) as conn:
+                return conn.execute("SELECT pg_total_relation_size('changes')").fetchone()[0]
+        except Error:
+            return 0
 
     def close(self) -> None:
         """Stop listening and close this process's connections (a worker exiting, a CLI done)."""

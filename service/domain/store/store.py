@@ -35,6 +35,8 @@ SNAPSHOT = "snapshot.json"
 class Store(Materialised):
     """The embedded store: a JSON snapshot plus a journal file in DATA_DIR."""
 
+    BACKEND = "json"
+
     def __init__(
         self,
         data_dir: Path,
@@ -189,6 +191,10 @@ class Store(Materialised):
     def backup_name(self, version: int) -> str | None:
         """What an upgrade from `version` kept of the old store."""
         return f"snapshot.v{version}.json"
+
+    def latest_seq(self) -> int | None:
+        """The newest change in the store of record: what every request has caught up to here."""
+        return self.seq
 
     def log_bytes(self) -> int:
         return self.log.size()
