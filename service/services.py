@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from .caches import Caches
+from .domain import indexes
 from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
 from .domain.content.seeds import seed_document
@@ -48,7 +49,7 @@ class Services:
         if self.ready:
             return self
         store, config = self.store, self.config
-        store.open(replay=False)
+        store.open(replay=False, resumable=indexes.saved(store.data_dir))
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
         self.indexes = Indexes(store, self.topic_names).open()
         self.search, self.related = self.indexes.search, self.indexes.related
@@ -56,7 +57,7 @@ class Services:
         for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, self.caches.on_change):
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
-        store.refresh()
+        store.checkpoint(store.refresh())
         self.views = EventCounter(store.data_dir, "views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)

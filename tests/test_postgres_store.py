@@ -180,3 +180,38 @@ def test_readyz_reports_the_backend_and_how_far_behind_this_node_is(database, tm
     assert ready["backend"] == "postgres" and ready["lag"] == 0 and ready["seq"] == ready["latest"]
     for app in (a, b):
         app.extensions["service"].close()
+
+
+def test_a_node_restarts_from_its_saved_indexes_and_replays_the_rest(database, tmp_path, api_keys,
+                                                                      write_headers, monkeypatch):
+    first = node(database, tmp_path / "a", api_keys)
+    saved = sorted(p.name for p in (tmp_path / "a" / "indexes").glob("*.npz"))
+    assert len(saved) == 2
+    client = first.test_client()
+    client.post("/api/v1/articles", json={"id": "later", "title": "重启之后的医保报销", "body": "正文"},
+                headers=write_headers)
+    aid = next(a for a in first.extensions["service"].store.all("articles") if a != "later")
+    client.patch(f"/api/v1/articles/{aid}", json={"title": "改过标题的医保报销"}, headers=write_headers)
+    client.delete("/api/v1/articles/e9231330f69d2e16", headers=write_headers)
+    first.extensions["service"].close()
+
+    from service.domain.recommend.related import Related
+    from service.domain.search.index import SearchIndex
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the saved indexes should have been loaded")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SearchIndex, "build", no_build)
+        patched.setattr(Related, "build", no_build)
+        restarted = node(database, tmp_path / "a", api_keys)  # same DATA_DIR: its saved indexes
+    fresh = node(database, tmp_path / "b", api_keys)  # nothing saved: built from the records now
+    for query in ("医保报销", "重启之后", "改过标题"):
+        url = f"/api/v1/search?q={query}"
+        assert restarted.test_client().get(url).get_json() == fresh.test_client().get(url).get_json(), query
+    for article_id in ("later", aid):
+        url = f"/api/v1/articles/{article_id}/related"
+        assert restarted.test_client().get(url).get_json() == fresh.test_client().get(url).get_json()
+    assert restarted.test_client().get("/api/v1/articles/e9231330f69d2e16").status_code == 404
+    for app in (restarted, fresh):
+        app.extensions["service"].close()

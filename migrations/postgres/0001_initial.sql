@@ -19,9 +19,11 @@ CREATE TABLE changes (
     key text NOT NULL,
     record json
 );
+-- A record's value at an earlier seq (a node starting from indexes saved at that seq).
+CREATE INDEX changes_by_record ON changes (kind, key, seq);
 
--- The snapshot schema version the records are at (the migrations/mNNNN_*.py steps), and whether
--- the seeds went in.
+-- The snapshot schema version the records are at (the migrations/mNNNN_*.py steps), and the
+-- store's id (naming the index files nodes save for it).
 CREATE TABLE store_meta (
     name text PRIMARY KEY,
     value json NOT NULL

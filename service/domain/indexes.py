@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from .recommend.related import Related
 from .search.index import SearchIndex
-from .store.derived import SavedIndexes
+from .store.derived import SavedIndexes, saved_states
 from .store.store import Store
 
 # Tokenising dominates a build: from this many articles, use every core (at most four).
 PARALLEL_BUILD_FROM = 20_000
 INDEX_DIR = "indexes"
+NAMES = ("search", "related")
+
+
+def saved(data_dir: Path) -> set[str]:
+    """The states (snapshot ids) both indexes are saved for in this DATA_DIR: where a store
+    whose log keeps every change (PostgreSQL) can start from instead of building them."""
+    return saved_states(Path(data_dir) / INDEX_DIR, NAMES)
 
 
 class Indexes:

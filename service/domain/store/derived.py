@@ -49,6 +49,14 @@ def code_id(root: Path = SERVICE_DIR) -> str:
     return digest.hexdigest()[:12]
 
 
+def saved_states(directory: Path, names: tuple[str, ...]) -> set[str]:
+    """The snapshot ids for which every one of `names` is saved by this code."""
+    suffix = f"-{code_id()}.npz"
+    found = [{p.name[len(name) + 1: -len(suffix)] for p in Path(directory).glob(f"{name}-*{suffix}")}
+             for name in names]
+    return set.intersection(*found) if found else set()
+
+
 class SavedIndexes:
     def __init__(self, directory: Path, snapshot_id: str):
         self.directory = Path(directory)

@@ -19,6 +19,10 @@ every process on every node replays.
 * The database unreachable: reads go on from memory, writes raise Unavailable
   (503 with Retry-After), nothing is acknowledged; the pool reconnects by itself.
 * Connections are made per process (a pool created after gunicorn forks).
+* Every record ever written is in `changes`, the seeds included, so the state
+  at any seq can be read back: a node that saved its indexes at seq n starts
+  from the records as they were at n and replays the rest, instead of
+  building its indexes again (open(resumable=...)).
 
 The schema is created and upgraded from migrations/postgres/NNNN_*.sql (applied
 in order, recorded in schema_migrations); a database newer than this code stops
@@ -28,9 +32,10 @@ the service with a message, as a newer snapshot does.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +56,7 @@ CHANNEL = "store_changes"
 POLL_SECONDS = 1.0
 CONNECT_SECONDS = 3.0
 SIGNAL = "postgres-seq"  # the file in DATA_DIR a writer touches for the other workers on its machine
+CHECKPOINT_CHANGES = 1000  # replayed at a start: save the indexes again for the newer state
 
 Error = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
@@ -96,18 +102,25 @@ class PostgresStore(Materialised):
 
     # -- opening ---------------------------------------------------------
 
-    def open(self, replay: bool = True) -> PostgresStore:
-        """Create or upgrade the schema, seed an empty database, load every record."""
+    def open(self, replay: bool = True, resumable: Iterable[str] = ()) -> PostgresStore:
+        """Create or upgrade the schema, seed an empty database, load every record.
+
+        `resumable`: snapshot ids the caller has saved indexes for; the newest of
+        this store's is where the records are loaded at (then replayed to now).
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
                 _configure(conn)
                 self._upgrade_schema(conn)
                 self._upgrade_data(conn)
-                doc = self._read_all(conn)
+                store_id = conn.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()[0]
+                seqs = [int(s.rsplit(".", 1)[1]) for s in resumable if s.startswith(f"pg.{store_id}.")]
+                doc = self._read_all(conn, at=max(seqs, default=None))
         except Error as exc:
             raise StoreError(f"cannot open the PostgreSQL store: {exc}") from None
         self._load(doc)
+        self.snapshot_id = f"pg.{store_id}.{self.seq}"
         self._hint = self.seq
         if replay:
             self.refresh()
@@ -137,6 +150,8 @@ class PostgresStore(Materialised):
                 doc = self._seed() if self._seed else empty_document()
                 doc = migrate.upgrade(doc, self.migrations_dir)
                 self._write_all(conn, doc)
+                conn.execute("INSERT INTO store_meta (name, value) VALUES ('store_id', %s)",
+                             (Json(secrets.token_hex(6)),))
                 return
             version = row[0]
             if version > SCHEMA_VERSION:
@@ -146,28 +161,46 @@ class PostgresStore(Materialised):
                 doc = self._read_all(conn, version, snapshot=False)  # the lock keeps it consistent
                 doc = migrate.upgrade(doc, self.migrations_dir)
                 conn.execute("DELETE FROM records")
-                self._write_all(conn, doc)
+                self._write_all(conn, doc)  # as new changes: every node replays the migration
                 log.info("records migrated from schema version %s to %s", version, SCHEMA_VERSION)
 
     def _write_all(self, conn: psycopg.Connection, doc: dict) -> None:
+        """Every record of `doc`, each also as a change (so the log holds every state)."""
+        rows = [(name, r[key], Json(r, dumps=_dumps)) for name, key in COLLECTIONS.items() for r in doc.get(name, [])]
+        at = utcnow()
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO records (kind, key, record) VALUES (%s, %s, %s)",
-                [(name, r[key], Json(r, dumps=_dumps)) for name, key in COLLECTIONS.items() for r in doc.get(name, [])],
-            )
+            cur.executemany("INSERT INTO records (kind, key, record) VALUES (%s, %s, %s)", rows)
+            cur.executemany("INSERT INTO changes (at, op, kind, key, record) VALUES (%s, 'put', %s, %s, %s)",
+                            [(at, *row) for row in rows])
         conn.execute("INSERT INTO store_meta (name, value) VALUES ('schema_version', %s) "
                      "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (Json(doc["schema_version"]),))
 
     @staticmethod
-    def _read_all(conn: psycopg.Connection, version: int = SCHEMA_VERSION, snapshot: bool = True) -> dict:
-        """Every record and the seq they are at, from one consistent snapshot of the database."""
+    def _read_all(conn: psycopg.Connection, version: int = SCHEMA_VERSION, snapshot: bool = True,
+                  at: int | None = None) -> dict:
+        """Every record and the seq they are at, from one consistent snapshot of the database:
+        now, or as they were at seq `at` (the records changed since, read back from the log)."""
         with conn.transaction():
             if snapshot:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-            doc = {"schema_version": version, "seq": seq, **{name: [] for name in COLLECTIONS}}
-            for kind, record in conn.execute("SELECT kind, record FROM records ORDER BY kind, key"):
-                doc.setdefault(kind, []).append(record)
+            tables = {name: {} for name in COLLECTIONS}
+            for kind, key, record in conn.execute("SELECT kind, key, record FROM records ORDER BY kind, key"):
+                tables.setdefault(kind, {})[key] = record
+            if at is not None and at < seq:
+                later = conn.execute("SELECT DISTINCT kind, key FROM changes WHERE seq > %s", (at,)).fetchall()
+                for kind, key in later:
+                    tables.setdefault(kind, {}).pop(key, None)
+                for kind, key, op, record in conn.execute(
+                    "SELECT DISTINCT ON (c.kind, c.key) c.kind, c.key, c.op, c.record FROM changes c "
+                    "JOIN (SELECT DISTINCT kind, key FROM changes WHERE seq > %s) l USING (kind, key) "
+                    "WHERE c.seq <= %s ORDER BY c.kind, c.key, c.seq DESC", (at, at),
+                ):
+                    if op == "put":
+                        tables.setdefault(kind, {})[key] = record
+                seq = at
+        doc = {"schema_version": version, "seq": seq}
+        doc.update({name: list(records.values()) for name, records in tables.items()})
         return doc
 
     # -- connections, per process ------------------------------------------
@@ -300,6 +333,13 @@ class PostgresStore(Materialised):
 
     def compact(self) -> None:
         """Nothing to fold: the records table is the snapshot."""
+
+    def checkpoint(self, replayed: int) -> None:
+        """After a start that replayed many changes: name the state now, so what is derived
+        from it is saved for it and the next start replays less."""
+        if replayed >= CHECKPOINT_CHANGES:
+            self.snapshot_id = f"{self.snapshot_id.rsplit('.', 1)[0]}.{self.seq}"
+            self._compacted(self.snapshot_id)
 
     def where(self) -> str:
         info = psycopg.conninfo.conninfo_to_dict(self.url)

@@ -12,7 +12,7 @@ What is kept in memory, and how listeners hear of changes: materialised.py.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import migrate
@@ -55,12 +55,13 @@ class Store(Materialised):
 
     # -- opening ---------------------------------------------------------
 
-    def open(self, replay: bool = True) -> Store:
+    def open(self, replay: bool = True, resumable: Iterable[str] = ()) -> Store:
         """Load the snapshot, then (unless replay=False) the journal after it.
 
         With replay=False the caller builds or loads what it derives from the
         snapshot (`snapshot_id` names that state) and calls refresh() itself,
-        so the journal's changes reach its listeners one by one.
+        so the journal's changes reach its listeners one by one. `resumable` is
+        not needed: the snapshot decides the state indexes are saved for.
         """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = FileChangeLog(self.data_dir)
@@ -201,6 +202,9 @@ class Store(Materialised):
 
     def close(self) -> None:
         """Nothing to release: every write is on disk when it returns."""
+
+    def checkpoint(self, replayed: int) -> None:
+        """Nothing: a compaction names the new state (and the indexes are saved for it)."""
 
     def compact(self) -> None:
         with self._mutex, self.log.lock():
