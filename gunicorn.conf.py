@@ -42,6 +42,11 @@ def on_exit(server):
         shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
+def pre_fork(server, worker):
+    # The master read the store; a worker must not inherit its database connections.
+    server.app.wsgi().extensions["service"].store.release()
+
+
 def post_fork(server, worker):
     # Threads do not survive fork: each worker starts its own event flushers.
     worker.app.wsgi().extensions["service"].start_background()

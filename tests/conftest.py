@@ -3,8 +3,8 @@
 `app` runs each test on both store backends: the embedded JSON store, and PostgreSQL (the local
 server; see tests/postgres.py). The seeded JSON store and its saved indexes are made once per
 session and each test opens a copy, so it loads the indexes instead of building them; on
-PostgreSQL each test gets its own database, copied from one seeded once. Either way a test
-writes only its own store.
+PostgreSQL the run has its own database, put back to its seeded state before each test (and the
+seeded indexes copied the same way). Either way no test sees another's writes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from service import create_app
 from service.domain.indexes import INDEX_DIR
 
-from .postgres import Databases, postgres_url
+from .postgres import Databases, Seeded, postgres_url
 
 BACKENDS = ("json", "postgres")
 
@@ -85,12 +85,13 @@ def databases():
 
 
 @pytest.fixture(scope="session")
-def seeded_database(databases, tmp_path_factory, api_keys) -> str:
-    """A database seeded once, the template each test's database is copied from."""
+def seeded_database(databases, tmp_path_factory, api_keys) -> tuple[Seeded, Path]:
+    """The run's database, seeded once and put back to that state for each test, and the data
+    directory whose saved indexes hold that state (same store id, same seq)."""
     url = databases.create()
-    config = {**app_config(tmp_path_factory.mktemp("seeded-pg") / "data", api_keys), "DATABASE_URL": url}
-    create_app(config).extensions["service"].open().close()
-    return url
+    data = tmp_path_factory.mktemp("seeded-pg") / "data"
+    create_app({**app_config(data, api_keys), "DATABASE_URL": url}).extensions["service"].open().close()
+    return Seeded(url), data
 
 
 @pytest.fixture(params=BACKENDS)
@@ -103,19 +104,18 @@ def app(backend, data_dir, seeded_dir, api_keys, request):
     data_dir.mkdir(parents=True, exist_ok=True)
     config = app_config(data_dir, api_keys)
     if backend == "postgres":
-        databases, template = request.getfixturevalue("databases"), request.getfixturevalue("seeded_database")
-        config["DATABASE_URL"] = databases.create(template=template)
+        database, seeded = request.getfixturevalue("seeded_database")
+        config["DATABASE_URL"] = database.reset()
     else:
+        seeded = seeded_dir
         for name in SEEDED_FILES:
             shutil.copy2(seeded_dir / name, data_dir / name)
-        if (seeded_dir / INDEX_DIR).is_dir():  # saving them may fail; the service then builds them
-            shutil.copytree(seeded_dir / INDEX_DIR, data_dir / INDEX_DIR)
+    if (seeded / INDEX_DIR).is_dir():  # saving them may fail; the service then builds them
+        shutil.copytree(seeded / INDEX_DIR, data_dir / INDEX_DIR)
     app = create_app(config)
     services = app.extensions["service"].open()
     yield app
     services.close()
-    if backend == "postgres":
-        databases.drop(config["DATABASE_URL"])
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ class PostgresStore(Materialised):
         self._pid: int | None = None
         self._pool: ConnectionPool | None = None
         self._pool_lock = threading.Lock()
-        self._closed = threading.Event()
+        self._stop_listening = threading.Event()  # one per listener thread: release() sets it
         self._listener: threading.Thread | None = None
         self._hint = 0  # the newest seq this process has heard of (NOTIFY, or its own write)
         self._last_poll = 0.0
@@ -213,7 +213,9 @@ class PostgresStore(Materialised):
                     self.url, min_size=1, max_size=4, timeout=CONNECT_SECONDS, configure=_configure,
                     kwargs={"autocommit": True, "connect_timeout": CONNECT_SECONDS}, open=True,
                     name=f"store-{self._pid}")
-                self._listener = threading.Thread(target=self._listen, name="store-listener", daemon=True)
+                self._stop_listening = threading.Event()
+                self._listener = threading.Thread(target=self._listen, args=(self._stop_listening,),
+                                                  name="store-listener", daemon=True)
                 self._listener.start()
             return self._pool
 
@@ -232,19 +234,19 @@ class PostgresStore(Materialised):
             log.error("PostgreSQL unreachable, serving reads from memory: %s", exc)
         self.reachable = False
 
-    def _listen(self) -> None:
+    def _listen(self, stop: threading.Event) -> None:
         """Wake on every NOTIFY; after a reconnect, read everything since our seq (notifications
-        sent while we were away are not kept)."""
-        while not self._closed.is_set():
+        sent while we were away are not kept). Ends within POLL_SECONDS of `stop`."""
+        while not stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._hint = max(self._hint, self.seq + 1)  # missed while away: look
-                    while not self._closed.is_set():
+                    while not stop.is_set():
                         for note in conn.notifies(timeout=POLL_SECONDS):
                             self._hint = max(self._hint, int(note.payload))
             except Error:
-                self._closed.wait(POLL_SECONDS)
+                stop.wait(POLL_SECONDS)
 
     # -- reading ---------------------------------------------------------
 
@@ -376,11 +378,15 @@ class PostgresStore(Materialised):
         except Error:
             return 0
 
+    def release(self) -> None:
+        """Close this process's connections and stop listening; the next use opens new ones.
+        The gunicorn master calls it before forking, so no worker inherits a live socket."""
+        with self._pool_lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._stop_listening.set()  # not joined: it ends by itself within POLL_SECONDS
+                self._pool.close()
+            self._pid, self._pool, self._listener = None, None, None
+
     def close(self) -> None:
-        """Stop listening and close this process's connections (a worker exiting, a CLI done)."""
-        self._closed.set()
-        if self._pool is not None and self._pid == os.getpid():
-            self._pool.close()
-            if self._listener is not None:
-                self._listener.join(timeout=2 * POLL_SECONDS)
-            self._pid = None
+        """A worker exiting, a CLI done."""
+        self.release()

@@ -200,8 +200,11 @@ class Store(Materialised):
     def log_bytes(self) -> int:
         return self.log.size()
 
+    def release(self) -> None:
+        """Nothing to release: no connection is held."""
+
     def close(self) -> None:
-        """Nothing to release: every write is on disk when it returns."""
+        """Nothing to close: every write is on disk when it returns."""
 
     def checkpoint(self, replayed: int) -> None:
         """Nothing: a compaction names the new state (and the indexes are saved for it)."""
