@@ -55,6 +55,9 @@ SCHEMA_LOCK = 7_862_002  # one process creates or upgrades the schema
 CHANNEL = "store_changes"
 POLL_SECONDS = 1.0
 CONNECT_SECONDS = 3.0
+# A request's look for changes waits at most this long for a connection, and after a failure the
+# next look waits POLL_SECONDS: with the database gone, reads stay fast, served from memory.
+LOOK_SECONDS = 0.5
 SIGNAL = "postgres-seq"  # the file in DATA_DIR a writer touches for the other workers on its machine
 CHECKPOINT_CHANGES = 1000  # replayed at a start: save the indexes again for the newer state
 
@@ -99,6 +102,7 @@ class PostgresStore(Materialised):
         self._last_poll = 0.0
         self._signal_stamp: tuple | None = None
         self.reachable = True
+        self._retry_at = 0.0
 
     # -- opening ---------------------------------------------------------
 
@@ -233,6 +237,7 @@ class PostgresStore(Materialised):
         if self.reachable:
             log.error("PostgreSQL unreachable, serving reads from memory: %s", exc)
         self.reachable = False
+        self._retry_at = time.monotonic() + POLL_SECONDS
 
     def _listen(self, stop: threading.Event) -> None:
         """Wake on every NOTIFY; after a reconnect, read everything since our seq (notifications
@@ -256,7 +261,7 @@ class PostgresStore(Materialised):
             return 0
         with self._mutex:
             try:
-                with self._connections().connection() as conn:
+                with self._connections().connection(timeout=LOOK_SECONDS) as conn:
                     return self._catch_up(conn)
             except Error as exc:
                 self._unreachable(exc)
@@ -274,6 +279,8 @@ class PostgresStore(Materialised):
         return len(rows)
 
     def _due(self) -> bool:
+        if not self.reachable and time.monotonic() < self._retry_at:
+            return False
         if self._hint > self.seq or time.monotonic() - self._last_poll >= POLL_SECONDS:
             return True
         try:
@@ -364,7 +371,7 @@ class PostgresStore(Materialised):
     def latest_seq(self) -> int | None:
         """The newest change committed anywhere; None while the database cannot be reached."""
         try:
-            with self._connections().connection(timeout=CONNECT_SECONDS) as conn:
+            with self._connections().connection(timeout=LOOK_SECONDS) as conn:
                 return conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         except Error as exc:
             self._unreachable(exc)
@@ -373,7 +380,7 @@ class PostgresStore(Materialised):
     def log_bytes(self) -> int:
         """The change table's size on disk, for /metrics."""
         try:
-            with self._connections().connection(timeout=CONNECT_SECONDS) as conn:
+            with self._connections().connection(timeout=LOOK_SECONDS) as conn:
                 return conn.execute("SELECT pg_total_relation_size('changes')").fetchone()[0]
         except Error:
             return 0
