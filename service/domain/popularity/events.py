@@ -70,7 +70,7 @@ LoggedEvent = tuple[str, int, float, "str | None"]
 class EventCounter:
     def __init__(
         self,
-        data_dir: Path | str,
+        data_dir: Path | str | None,
         name: str = "views",
         flush_seconds: float = FLUSH_SECONDS,
         flush_events: int = FLUSH_EVENTS,
@@ -80,7 +80,7 @@ class EventCounter:
         log: EventLog | None = None,
         max_pending: int | None = None,
     ):
-        """Counts in DATA_DIR/<name>.jsonl, or in `log` (a Redis stream, say) when given one.
+        """Counts in <data_dir>/<name>.jsonl, or in `log` (a Redis stream, say) when given one.
 
         With `max_pending`, at most that many buffered entries (distinct key and second, or key,
         hour and reader) wait for a log that is away; events beyond are dropped, not queued."""
