@@ -1,17 +1,24 @@
-"""Shared fixtures: the API keys and their headers, and an app on its own data directory seeded
-from seeds/.
+"""Shared fixtures: the API keys and their headers, an app on its own data directory seeded
+from seeds/, and a Redis key prefix of a test's own.
 
 The seeded store and its saved indexes are made once per session; each test's `app` opens a
 copy of them, so it loads the indexes instead of building them and still writes only its own
 store.
+
+Apps count in their data directory unless a test gives them `redis_url`: a REDIS_URL in the
+environment is not theirs to share.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+import redis
 
 from service import create_app
 from service.domain.indexes import INDEX_DIR
@@ -24,6 +31,12 @@ SEEDED_FILES = ("snapshot.json", "journal.jsonl")
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(autouse=True)
+def _no_redis_from_the_environment(monkeypatch):
+    """Apps made with create_app() read REDIS_URL from the environment: not for tests to share."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +66,7 @@ def read_headers(read_key) -> dict[str, str]:
 
 
 def app_config(data_dir: Path, api_keys: str) -> dict:
-    return {"DATA_DIR": str(data_dir), "API_KEYS": api_keys, "TESTING": True,
+    return {"DATA_DIR": str(data_dir), "API_KEYS": api_keys, "TESTING": True, "REDIS_URL": "",
             "RATE_LIMIT": "100000 per minute", "RATE_LIMIT_WRITE": "100000 per minute"}
 
 
@@ -71,16 +84,55 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
-@pytest.fixture
-def app(data_dir, seeded_dir, api_keys):
+def open_app(data_dir: Path, seeded_dir: Path, api_keys: str, **overrides):
+    """An app opened on a copy of the seeded store in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     for name in SEEDED_FILES:
         shutil.copy2(seeded_dir / name, data_dir / name)
     if (seeded_dir / INDEX_DIR).is_dir():  # saving them may fail; the service then builds them
         shutil.copytree(seeded_dir / INDEX_DIR, data_dir / INDEX_DIR)
-    app = create_app(app_config(data_dir, api_keys))
+    app = create_app({**app_config(data_dir, api_keys), **overrides})
     app.extensions["service"].open()
     return app
+
+
+@pytest.fixture
+def app(data_dir, seeded_dir, api_keys):
+    return open_app(data_dir, seeded_dir, api_keys)
+
+
+class RedisTarget(NamedTuple):
+    url: str
+    prefix: str
+
+    def config(self) -> dict:
+        return {"REDIS_URL": self.url, "REDIS_PREFIX": self.prefix}
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5)
+
+
+@pytest.fixture
+def redis_url():
+    """The test Redis (TEST_REDIS_URL, else the local one) and a key prefix for this test only,
+    whose keys are deleted after it. No Redis: the test is skipped, or fails when CI=true."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    target = RedisTarget(url, f"test-{uuid.uuid4().hex[:12]}:")
+    client = target.client()
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"no Redis at {url} ({exc}); start one or set TEST_REDIS_URL"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true, so the Redis tests must run: {message}")
+        pytest.skip(message)
+    yield target
+    try:
+        keys = list(client.scan_iter(match=target.prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture
