@@ -22,6 +22,9 @@ def from_env(env=os.environ) -> dict:
         "RATE_LIMIT": env.get("RATE_LIMIT", "1200 per minute"),
         "RATE_LIMIT_WRITE": env.get("RATE_LIMIT_WRITE", "120 per minute"),
         "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE", "memory://"),
+        # Shared by every worker and machine: the view and search counts, and the rate limits.
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "REDIS_PREFIX": env.get("REDIS_PREFIX", "yibao:"),
         "RATE_LIMIT_ENABLED": env.get("RATE_LIMIT_ENABLED", "true").lower() not in ("0", "false", "no"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "RATE_LIMIT_VIEWS": env.get("RATE_LIMIT_VIEWS", "60 per minute"),

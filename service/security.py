@@ -8,13 +8,20 @@ The counting is the `limits` library's fixed windows and storages, called
 from one hook rather than through flask-limiter: the extension's per-request
 bookkeeping was a third of the cost of a cheap GET. Counters live in memory
 by default, so each gunicorn worker counts on its own (the effective limit is
-up to workers x the configured one); RATE_LIMIT_STORAGE=redis://host:6379
-shares them between workers and machines.
+up to workers x the configured one); with REDIS_URL (or
+RATE_LIMIT_STORAGE=redis://host:6379) one budget is shared by every worker
+and machine, so X-RateLimit-Limit is what a client really gets.
+
+A limit kept elsewhere fails open: while its storage cannot be reached,
+requests are served uncounted (and without X-RateLimit-* headers), said in
+the log once per outage, and the storage is tried again every couple of
+seconds rather than on each request (domain/outages.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -22,9 +29,14 @@ from functools import wraps
 
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
-from limits.storage import Storage, storage_from_string
+from limits.storage import RedisStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .domain.outages import Outage
+from .redis_connection import connect
+
+log = logging.getLogger("service.security")
 
 UNLIMITED = frozenset(("/healthz", "/readyz", "/metrics"))
 
@@ -100,8 +112,12 @@ class WorkerMemoryStorage(Storage):
             del self.counts[key], self.expirations[key]
 
 
-def open_storage(uri: str) -> Storage:
+def open_storage(uri: str, redis_url: str = "", prefix: str = "") -> Storage:
+    """RATE_LIMIT_STORAGE; if it is the default (memory://) and REDIS_URL is set, that Redis."""
     if uri.startswith("memory://"):
+        if redis_url:
+            return RedisStorage(redis_url, connection_pool=connect(redis_url).connection_pool,
+                                key_prefix=f"{prefix}limits")
         return WorkerMemoryStorage()
     return storage_from_string(uri)
 
@@ -111,7 +127,11 @@ class RateLimits:
 
     def __init__(self, config: dict):
         self.enabled = bool(config["RATE_LIMIT_ENABLED"])
-        self.storage = open_storage(config["RATE_LIMIT_STORAGE"])
+        self.storage = open_storage(config["RATE_LIMIT_STORAGE"], config["REDIS_URL"], config["REDIS_PREFIX"])
+        # Failures of a storage elsewhere: served uncounted. The worker's own memory does not fail so.
+        self.outages = () if isinstance(self.storage, WorkerMemoryStorage) else self.storage.base_exceptions
+        self.outage = Outage(f"the rate limit storage ({type(self.storage).__name__})", log,
+                             "rate limits fail open: requests are served uncounted until it is back")
         self.limits = {
             "requests": parse_many(config["RATE_LIMIT"]),
             "writes": parse_many(config["RATE_LIMIT_WRITE"]),
@@ -124,22 +144,36 @@ class RateLimits:
         The tightest window seen in this request is kept for the
         X-RateLimit-* headers.
         """
-        if not self.enabled:
+        if not self.enabled or not self.outage.ready():
             return
         for item in self.limits[scope]:
             # What the fixed-window strategy's hit() and get_window_stats() do,
             # with one increment instead of an increment and two reads.
             key = item.key_for(scope, identity)
-            count = self.storage.incr(key, item.get_expiry())
+            try:
+                count = self.storage.incr(key, item.get_expiry())
+                reset = self.storage.get_expiry(key) if count > item.amount else 0.0
+            except self.outages as exc:
+                self.outage.failed(exc)
+                return
+            if self.outages:
+                self.outage.succeeded()
             remaining = max(0, item.amount - count)
             tightest = g.get("rate_window")
             if tightest is None or remaining < tightest[1]:
                 g.rate_window = (item, remaining, key)
             if count > item.amount:
-                reset = self.storage.get_expiry(key)
                 retry = max(1, math.ceil(reset - time.time()))
                 raise TooManyRequests(f"Too many {what}: at most {item} per client. Try again in {retry} s.",
                                       retry_after=retry)
+
+    def expiry(self, key: str) -> float | None:
+        """When the window of `key` ends; None if its storage cannot say now."""
+        try:
+            return self.storage.get_expiry(key)
+        except self.outages as exc:
+            self.outage.failed(exc)
+            return None
 
 
 def client_identity() -> str:
@@ -180,7 +214,9 @@ def rate_limit_headers(response) -> None:
     window: tuple[RateLimitItem, int, str] | None = g.get("rate_window")
     if window is not None:
         item, remaining, key = window
-        reset = rate_limits().storage.get_expiry(key)
+        reset = rate_limits().expiry(key)
+        if reset is None:
+            return  # the storage went away since this request was counted: no headers rather than wrong ones
         response.headers.extend((("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
                                  ("X-RateLimit-Reset", str(int(reset)))))
 

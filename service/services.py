@@ -15,9 +15,11 @@ from .domain.indexes import Indexes
 from .domain.popularity import EventCounter, HotSearches, Trending
 from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
+from .domain.popularity.redis_log import redis_counter, shared_secret
 from .domain.recommend import ForYou
 from .domain.store import Store
 from .domain.store.postgres import PostgresStore
+from .redis_connection import connect
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +60,23 @@ class Services:
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.checkpoint(store.refresh())
-        self.views = EventCounter(store.data_dir, "views")
+        self.views = self._counter("views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)
         # Not "searches": that log (from before readers were counted) holds counts anyone could inflate.
-        self.searches = EventCounter(store.data_dir, "hot-searches")
-        self.hot = HotSearches(self.searches, store, ReaderTokens(store.data_dir), config["HOT_HALF_LIFE_HOURS"],
+        self.searches = self._counter("hot-searches")
+        share = shared_secret(connect(config["REDIS_URL"]), config["REDIS_PREFIX"]) if config["REDIS_URL"] else None
+        self.hot = HotSearches(self.searches, store, ReaderTokens(store.data_dir, share), config["HOT_HALF_LIFE_HOURS"],
                                config["HOT_MIN_READERS"], fallback=self.topic_phrases)
         self.for_you = ForYou(self.related, self.trending, articles)
         self.ready = True
         return self
+
+    def _counter(self, name: str) -> EventCounter:
+        """Counted in DATA_DIR, shared by this machine's workers; with REDIS_URL, by every machine's."""
+        if self.config["REDIS_URL"]:
+            return redis_counter(connect(self.config["REDIS_URL"]), self.config["REDIS_PREFIX"], name)
+        return EventCounter(self.store.data_dir, name)
 
     def start_background(self) -> None:
         """In each serving process: publish counted events every few seconds."""

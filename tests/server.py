@@ -39,6 +39,7 @@ class Server:
             "LOG_LEVEL": "warning",
             "RATE_LIMIT": "1000000 per minute",
             "RATE_LIMIT_WRITE": "1000000 per minute",
+            "REDIS_URL": "",  # counts in DATA_DIR unless a test gives one
             **{k: str(v) for k, v in env.items()},
         }
         self.process: subprocess.Popen | None = None

@@ -17,6 +17,10 @@ view or a search is too cheap an event to take a lock and fsync for each one. So
   header names the new generation. A reader whose log generation changed
   reloads from the snapshot.
 
+That is the file log (file_log.py), shared by one machine's workers. With a
+Redis log (redis_log.py) the same lines go to a Redis stream shared by every
+machine; the counting here is the same whichever log holds them.
+
 Loss window: events still in a process's buffer - at most FLUSH_SECONDS
 (2 s) or FLUSH_EVENTS events - are lost if that process dies without close();
 a clean shutdown (gunicorn worker_exit -> close()) flushes them. A line torn
@@ -41,21 +45,15 @@ so distinct readers can be told apart across restarts too.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
-import orjson
-
-from ..store.files import atomic_write
-from ..store.jsonl import JsonLines
-
-log = logging.getLogger("service.events")
+from .event_log import Change, EventLog, Reload
+from .file_log import FileEventLog
 
 FLUSH_SECONDS = 2.0
 FLUSH_EVENTS = 500
@@ -72,37 +70,39 @@ LoggedEvent = tuple[str, int, float, "str | None"]
 class EventCounter:
     def __init__(
         self,
-        data_dir: Path | str,
+        data_dir: Path | str | None,
         name: str = "views",
         flush_seconds: float = FLUSH_SECONDS,
         flush_events: int = FLUSH_EVENTS,
         compact_bytes: int = COMPACT_BYTES,
         fsync: bool = False,
         clock: Callable[[], float] = time.time,
+        log: EventLog | None = None,
+        max_pending: int | None = None,
     ):
-        self.dir = Path(data_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._file = JsonLines(self.dir / f"{name}.jsonl", "generation")
-        self.log_path = self._file.path
-        self.snapshot_path = self.dir / f"{name}-snapshot.json"
+        """Counts in <data_dir>/<name>.jsonl, or in `log` (a Redis stream, say) when given one.
+
+        With `max_pending`, at most that many buffered entries (distinct key and second, or key,
+        hour and reader) wait for a log that is away; events beyond are dropped, not queued."""
+        self._log: EventLog = log if log is not None else FileEventLog(data_dir, name, compact_bytes, fsync)
         self.flush_seconds, self.flush_events = flush_seconds, flush_events
-        self.compact_bytes, self.fsync, self.clock = compact_bytes, fsync, clock
+        self.clock, self.max_pending = clock, max_pending
         self._mutex = threading.RLock()
         self._pending: dict[tuple[str, int], int] = defaultdict(int)
         self._pending_readers: dict[tuple[str, int, str], int] = {}  # (key, hour, reader) -> first second
         self._pending_total: dict[str, int] = defaultdict(int)
         self._pending_count = 0
+        self._dropping = False
         self._last_flush = time.monotonic()
         self._totals: dict[str, int] = defaultdict(int)
         self._recent: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # id -> hour -> n
         self._readers: dict[str, dict[str, int]] = defaultdict(dict)  # key -> reader -> last hour counted
         self._listeners: list[EventListener] = []
-        self._position: tuple[int, int, int] | None = None  # (inode, generation, offset)
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
         # Bumped by every change to what total() or the listeners see: a cheap key for caches.
         self.revision = 0
-        self._reload()
+        self._catch_up(repair=True)
 
     # -- public ----------------------------------------------------------------
 
@@ -121,14 +121,18 @@ class EventCounter:
         second = int(now if now is not None else self.clock())
         with self._mutex:
             if reader is None:
-                self._pending[(article_id, second)] += 1
-                counted = True
+                pending = (article_id, second)
+                counted = self._room_for(pending in self._pending)
+                if counted:
+                    self._pending[pending] += 1
             else:
                 hour = second // 3600
                 pending = (article_id, hour, reader)
                 counted = pending not in self._pending_readers and self._last_hour(article_id, reader) < hour
-                if counted:
+                if counted and self._room_for(False):
                     self._pending_readers[pending] = second
+                else:
+                    counted = False
             if counted:
                 self._pending_total[article_id] += 1
                 self._pending_count += 1
@@ -174,33 +178,33 @@ class EventCounter:
     def flush(self) -> None:
         """Append the buffer as one line, then catch up with everyone's lines.
 
-        On a full disk the events stay in the buffer for the next flush: counting a view or a
-        search must never fail the request (or the reader calling flush) nor kill the worker."""
+        When the log cannot take it (a full disk, Redis away) the events stay in the buffer for
+        the next flush: counting a view or a search must never fail the request (or the reader
+        calling flush) nor kill the worker."""
         with self._mutex:
             self._last_flush = time.monotonic()
+            if not self._log.ready():
+                return  # away a moment ago: the flusher thread tries again soon
             if self._pending or self._pending_readers:
                 entry = {"v": [[aid, t, n] for (aid, t), n in self._pending.items()]}
                 if self._pending_readers:
                     entry["r"] = [[key, t, reader] for (key, _, reader), t in self._pending_readers.items()]
                 try:
-                    with self._file.lock():
-                        self._file.append(entry, fsync=False)
-                        if self.fsync:
-                            with suppress(OSError):  # the line is readable: its events must not be sent again
-                                self._file.sync()
-                except OSError as exc:
-                    log.warning("%s: cannot append, events kept in memory: %s", self.log_path, exc)
+                    self._log.append(entry)
+                except self._log.errors as exc:
+                    self._log.failed("cannot append, events kept in memory", exc)
                 else:
                     self._pending.clear()
                     self._pending_readers.clear()
                     self._pending_total.clear()
                     self._pending_count = 0
+                    self._dropping = False
             self._catch_up(repair=True)
-            if self.log_path.stat().st_size > self.compact_bytes:
+            if self._log.oversized():
                 try:
                     self.compact(force=False)
-                except OSError as exc:
-                    log.warning("%s: compaction failed, the log grows until one succeeds: %s", self.log_path, exc)
+                except self._log.errors as exc:
+                    self._log.failed("compaction failed, the log grows until one succeeds", exc)
 
     def refresh(self) -> None:
         """Replay lines appended since we last looked; reload after a compaction.
@@ -209,43 +213,10 @@ class EventCounter:
         snapshot) is repaired by the next flush(), and read as it was until then."""
         self._catch_up(repair=False)
 
-    def _catch_up(self, repair: bool, locked: bool = False) -> None:
-        with self._mutex:
-            st = self._file.stat()
-            if st is None or self._position is None or st.st_ino != self._position[0]:
-                self._reload(repair, locked)
-                return
-            if st.st_size == self._position[2]:
-                return
-            with self._file.reader() as reader:
-                if reader.inode != self._position[0]:
-                    self._reload(repair, locked)
-                    return
-                lines, end = reader.lines(self._position[2], skip_bad=True)
-            self._position = (self._position[0], self._position[1], end)
-            self._apply(self._parse(lines), reset=False)
-
     def compact(self, force: bool = True) -> None:
         """Fold the log into the snapshot and start a new generation."""
-        with self._mutex, self._file.lock():
-            self._catch_up(repair=True, locked=True)
-            if not force and self.log_path.stat().st_size <= self.compact_bytes:
-                return  # another process compacted while we waited for the lock
-            generation = self._position[1] + 1
-            now_hour = int(self.clock() // 3600)
-            recent = {
-                aid: [[h, n] for h, n in sorted(hours.items()) if h > now_hour - RECENT_HOURS]
-                for aid, hours in self._recent.items()
-            }
-            readers = {
-                key: [[reader, h] for reader, h in seen.items() if h > now_hour - RECENT_HOURS]
-                for key, seen in self._readers.items()
-            }
-            doc = {"generation": generation, "totals": dict(self._totals), "recent": recent,
-                   "readers": {key: seen for key, seen in readers.items() if seen}}
-            atomic_write(self.snapshot_path, orjson.dumps(doc))  # under the lock: one temp name serves
-            self._file.rewrite(generation)
-            self._reload_locked()
+        with self._mutex:
+            self._log.compact(self._take, self._fold, force)
 
     def start(self, interval: float | None = None) -> EventCounter:
         """A daemon thread that flushes and refreshes, so idle workers still publish their events."""
@@ -259,7 +230,7 @@ class EventCounter:
                     except OSError:
                         pass  # a full disk must not kill the worker; next tick retries
 
-            self._timer = threading.Thread(target=loop, name=f"{self.log_path.stem}-flusher", daemon=True)
+            self._timer = threading.Thread(target=loop, name=f"{self._log.name}-flusher", daemon=True)
             self._timer.start()
         return self
 
@@ -269,34 +240,57 @@ class EventCounter:
 
     # -- internals -------------------------------------------------------------
 
-    def _reload(self, repair: bool = True, locked: bool = False) -> None:
-        if locked:  # flock is not re-entrant
-            self._reload_locked(repair)
-            return
-        with self._file.lock():
-            self._reload_locked(repair)
+    def _room_for(self, known: bool) -> bool:
+        """Whether an event fits the buffer: one adding no entry always does."""
+        if known or self.max_pending is None or len(self._pending) + len(self._pending_readers) < self.max_pending:
+            return True
+        if not self._dropping:
+            self._dropping = True
+            self._log.failed("buffer full, events dropped until the log takes them",
+                             OverflowError(f"{self.max_pending} entries waiting"))
+        return False
 
-    def _reload_locked(self, repair: bool = True) -> None:
-        """Snapshot plus the whole current log; with `repair`, creates or repairs the files if need be."""
-        snapshot = orjson.loads(self.snapshot_path.read_bytes()) if self.snapshot_path.exists() else {}
-        generation = snapshot.get("generation", 0)
-        header = self._file.generation()
-        if header is None or header < generation:
-            if not repair:
-                return  # keep what was read before: the next flush repairs the files
-            # No log yet, or a compaction crashed between its two renames: the snapshot has it all.
-            self._file.rewrite(generation)
-        with self._file.reader() as reader:
-            inode = reader.inode
-            lines, end = reader.lines(0, skip_bad=True)
+    def _catch_up(self, repair: bool) -> None:
+        with self._mutex:
+            if not self._log.ready():
+                return
+            try:
+                change = self._log.read(repair, self._fold)
+            except self._log.read_errors:
+                return  # the log said so; counted as last read until it is back
+            self._take(change)
+
+    def _take(self, change: Change) -> None:
+        """Apply what a read of the log found."""
+        if isinstance(change, Reload):
+            self._load(change)
+        elif change is not None:
+            self._apply(self._parse(change), reset=False)
+
+    def _fold(self, generation: int) -> dict:
+        """Everything replayed, as a snapshot: totals, and hours and readers of the last RECENT_HOURS."""
+        now_hour = int(self.clock() // 3600)
+        recent = {
+            aid: [[h, n] for h, n in sorted(hours.items()) if h > now_hour - RECENT_HOURS]
+            for aid, hours in self._recent.items()
+        }
+        readers = {
+            key: [[reader, h] for reader, h in seen.items() if h > now_hour - RECENT_HOURS]
+            for key, seen in self._readers.items()
+        }
+        return {"generation": generation, "totals": dict(self._totals), "recent": recent,
+                "readers": {key: seen for key, seen in readers.items() if seen}}
+
+    def _load(self, reload: Reload) -> None:
+        """Start again from a snapshot and the lines after it."""
+        snapshot = reload.snapshot
         self._totals = defaultdict(int, snapshot.get("totals", {}))
         self._recent = defaultdict(lambda: defaultdict(int))
         for aid, hours in snapshot.get("recent", {}).items():
             self._recent[aid] = defaultdict(int, {h: n for h, n in hours})
         self._readers = defaultdict(dict, {key: dict(seen) for key, seen in snapshot.get("readers", {}).items()})
-        self._position = (inode, generation, end)
         self.revision += 1
-        events = self._admit(self._parse(lines))
+        events = self._admit(self._parse(reload.lines))
         for aid, n, t in events:
             self._totals[aid] += n
             self._recent[aid][int(t // 3600)] += n
