@@ -66,7 +66,8 @@ class FileEventLog:
         if st.st_size == self._position[2]:
             return None
         with self._file.reader() as reader:
-            if reader.inode != self._position[0]:
+            # Compared by inode and generation both: a new log can reuse the old one's inode.
+            if reader.inode != self._position[0] or reader.generation != self._position[1]:
                 return self._load(repair, locked)
             lines, end = reader.lines(self._position[2], skip_bad=True)
         self._position = (self._position[0], self._position[1], end)
