@@ -130,3 +130,23 @@ def test_a_new_node_with_an_empty_data_dir_starts_from_the_database(nodes):
     assert ids[a.url] == ids[c.url] and "before-c" in ids[c.url]
     ready = requests.get(c.url + "/readyz", timeout=5).json()
     assert ready["backend"] == "postgres" and ready["lag"] == 0
+
+
+def test_views_and_limits_are_shared_by_nodes_on_one_redis(database, redis_url, tmp_path):
+    """12 views from one client, alternating nodes, under a 10/minute limit: exactly 2 refused, and
+    both nodes count the 10 that were let through."""
+    env = {**redis_url.config(), "DATABASE_URL": database, "RATE_LIMIT_VIEWS": "10 per minute"}
+    with Server(tmp_path / "a" / "data", workers=2, **env) as a, Server(tmp_path / "b" / "data", workers=2, **env) as b:
+        article_id = requests.get(a.url + "/api/v1/articles", timeout=5).json()["items"][0]["id"]
+        statuses = []
+        for n in range(12):
+            with requests.Session() as session:  # a new connection each time: any worker may answer
+                statuses.append(session.post(f"{(a, b)[n % 2].url}/api/v1/articles/{article_id}/views",
+                                             headers={"Connection": "close"}, timeout=10).status_code)
+        assert sorted(statuses) == [202] * 10 + [429] * 2
+
+        def counted() -> bool:
+            return all(requests.get(f"{node.url}/api/v1/articles/{article_id}", timeout=5,
+                                    headers={"Connection": "close"}).json()["views"] == 10 for node in (a, b))
+
+        assert eventually(counted, 20)
