@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -87,3 +88,23 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def eventually(check, within: float = 20.0, step: float = 0.1):
+    """Poll until check() is truthy (or `within` seconds pass); returns its last value. For what
+    travels between processes: a write to another node, counts to other workers."""
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def in_threads(target, count: int) -> None:
+    """target(n) for n in range(count), all at once, each in its own thread; waits for all."""
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -4,14 +4,13 @@ writers through different workers lose nothing."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from tests.server import Server
+from tests.server import Server, eventually
 
 KEY = {"Authorization": "Bearer test-write-key"}
 
@@ -88,16 +87,6 @@ def test_concurrent_patches_through_all_workers_lose_nothing(server):
         statuses = [s for batch in pool.map(write, range(writers)) for s in batch]
     assert statuses == [200] * (writers * patches)
     assert fresh_get(url).json()["version"] == 1 + writers * patches
-
-
-def eventually(check, seconds: float = 20.0):
-    """Poll until check() is truthy: counts travel between workers every ~2 s."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def test_searches_and_views_through_any_worker_count_everywhere_and_survive_restart(tmp_path):

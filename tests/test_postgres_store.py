@@ -3,7 +3,6 @@ embedded store, concurrent writers on two nodes, and the database going away mid
 
 from __future__ import annotations
 
-import threading
 import time
 
 import orjson
@@ -16,6 +15,7 @@ from service.domain.store.postgres import PostgresStore
 from service.domain.store.snapshot import SCHEMA_VERSION, StoreError
 
 from .conftest import app_config
+from .server import in_threads
 from .tcp_proxy import Proxy
 
 
@@ -110,11 +110,7 @@ def test_concurrent_writers_on_two_nodes_lose_no_update(database, tmp_path, api_
             if response.status_code != 200:
                 failures.append(response.status_code)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(writer, 4)
     assert not failures
     for app in nodes:
         assert app.test_client().get(f"/api/v1/articles/{article_id}").get_json()["version"] == start + 100

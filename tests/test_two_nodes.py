@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import requests
 
-from .server import Server
+from .server import Server, eventually, in_threads
 
 KEY = {"Authorization": "Bearer test-write-key"}
 VISIBLE_WITHIN = 1.0  # seconds: the bound a write on one node is seen on the other
@@ -33,15 +32,6 @@ def nodes(database, tmp_path):
     yield start
     for server in started:
         server.stop()
-
-
-def eventually(check, within: float):
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def test_a_write_through_one_node_is_seen_on_the_other_within_the_bound(nodes):
@@ -71,11 +61,7 @@ def test_writers_spread_over_both_nodes_lose_no_update(nodes):
                 if response.status_code != 200:
                     failures.append((response.status_code, response.text[:200]))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(writer, 4)
     assert not failures
     for node in (a, b):
         version = eventually(
