@@ -211,3 +211,19 @@ def test_a_node_restarts_from_its_saved_indexes_and_replays_the_rest(database, t
     assert restarted.test_client().get("/api/v1/articles/e9231330f69d2e16").status_code == 404
     for app in (restarted, fresh):
         app.extensions["service"].close()
+
+
+def test_saved_indexes_of_a_state_the_database_no_longer_has_are_not_used(database, tmp_path, api_keys,
+                                                                          monkeypatch):
+    """A database restored from a backup and written again reaches the same seqs with other
+    changes: indexes saved for the old state at such a seq must be built again, not loaded."""
+    node(database, tmp_path / "a", api_keys).extensions["service"].close()
+    seq = sql(database, "SELECT max(seq) FROM changes")[0][0]
+    sql(database, "UPDATE changes SET at = 'another history' WHERE seq = %s", (seq,))
+    from service.domain.search.index import SearchIndex
+
+    built = []
+    original = SearchIndex.build
+    monkeypatch.setattr(SearchIndex, "build", lambda self, *a, **k: built.append(1) or original(self, *a, **k))
+    node(database, tmp_path / "a", api_keys).extensions["service"].close()
+    assert built == [1]

@@ -31,6 +31,7 @@ the service with a message, as a newer snapshot does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import threading
@@ -103,6 +104,7 @@ class PostgresStore(Materialised):
         self._signal_stamp: tuple | None = None
         self.reachable = True
         self._retry_at = 0.0
+        self._store_id = ""
 
     # -- opening ---------------------------------------------------------
 
@@ -118,17 +120,30 @@ class PostgresStore(Materialised):
                 _configure(conn)
                 self._upgrade_schema(conn)
                 self._upgrade_data(conn)
-                store_id = conn.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()[0]
-                seqs = [int(s.rsplit(".", 1)[1]) for s in resumable if s.startswith(f"pg.{store_id}.")]
-                doc = self._read_all(conn, at=max(seqs, default=None))
+                self._store_id = conn.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()[0]
+                doc = self._read_all(conn, at=self._resume_at(conn, resumable))
+                self.snapshot_id = self._state_id(conn, doc["seq"])
         except Error as exc:
             raise StoreError(f"cannot open the PostgreSQL store: {exc}") from None
         self._load(doc)
-        self.snapshot_id = f"pg.{store_id}.{self.seq}"
         self._hint = self.seq
         if replay:
             self.refresh()
         return self
+
+    def _state_id(self, conn: psycopg.Connection, seq: int) -> str:
+        """Names the state at `seq`: the store, the seq, and when that change was made, so a
+        database restored from a backup and written again past the same seq is not mistaken
+        for the state indexes were saved for."""
+        row = conn.execute("SELECT at FROM changes WHERE seq = %s", (seq,)).fetchone()
+        stamp = hashlib.sha256(str(row[0] if row else "").encode()).hexdigest()[:8]
+        return f"pg.{self._store_id}.{seq}.{stamp}"
+
+    def _resume_at(self, conn: psycopg.Connection, resumable: Iterable[str]) -> int | None:
+        """The newest saved state that is still this database's."""
+        seqs = sorted((int(s.split(".")[2]) for s in resumable
+                       if s.startswith(f"pg.{self._store_id}.") and s.count(".") == 3), reverse=True)
+        return next((seq for seq in seqs if f"{self._state_id(conn, seq)}" in set(resumable)), None)
 
     def _upgrade_schema(self, conn: psycopg.Connection) -> None:
         known = sql_migrations(self.sql_dir)
@@ -347,7 +362,12 @@ class PostgresStore(Materialised):
         """After a start that replayed many changes: name the state now, so what is derived
         from it is saved for it and the next start replays less."""
         if replayed >= CHECKPOINT_CHANGES:
-            self.snapshot_id = f"{self.snapshot_id.rsplit('.', 1)[0]}.{self.seq}"
+            try:
+                with self._connections().connection(timeout=LOOK_SECONDS) as conn:
+                    self.snapshot_id = self._state_id(conn, self.seq)
+            except Error as exc:
+                self._unreachable(exc)
+                return
             self._compacted(self.snapshot_id)
 
     def where(self) -> str:
