@@ -141,9 +141,10 @@ class PostgresStore(Materialised):
 
     def _resume_at(self, conn: psycopg.Connection, resumable: Iterable[str]) -> int | None:
         """The newest saved state that is still this database's."""
-        seqs = sorted((int(s.split(".")[2]) for s in resumable
+        saved = set(resumable)
+        seqs = sorted((int(s.split(".")[2]) for s in saved
                        if s.startswith(f"pg.{self._store_id}.") and s.count(".") == 3), reverse=True)
-        return next((seq for seq in seqs if f"{self._state_id(conn, seq)}" in set(resumable)), None)
+        return next((seq for seq in seqs if self._state_id(conn, seq) in saved), None)
 
     def _upgrade_schema(self, conn: psycopg.Connection) -> None:
         known = sql_migrations(self.sql_dir)
