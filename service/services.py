@@ -60,12 +60,14 @@ class Services:
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.checkpoint(store.refresh())
+        # One Redis client (its pool) for the counters and the readers' secret alike.
+        self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None
         self.views = self._counter("views")
         self.trending = Trending(articles, config["TRENDING_HALF_LIFE_HOURS"])
         self.views.subscribe(self.trending.on_views)
         # Not "searches": that log (from before readers were counted) holds counts anyone could inflate.
         self.searches = self._counter("hot-searches")
-        share = shared_secret(connect(config["REDIS_URL"]), config["REDIS_PREFIX"]) if config["REDIS_URL"] else None
+        share = shared_secret(self.redis, config["REDIS_PREFIX"]) if self.redis else None
         self.hot = HotSearches(self.searches, store, ReaderTokens(store.data_dir, share), config["HOT_HALF_LIFE_HOURS"],
                                config["HOT_MIN_READERS"], fallback=self.topic_phrases)
         self.for_you = ForYou(self.related, self.trending, articles)
@@ -74,8 +76,8 @@ class Services:
 
     def _counter(self, name: str) -> EventCounter:
         """Counted in DATA_DIR, shared by this machine's workers; with REDIS_URL, by every machine's."""
-        if self.config["REDIS_URL"]:
-            return redis_counter(connect(self.config["REDIS_URL"]), self.config["REDIS_PREFIX"], name)
+        if self.redis:
+            return redis_counter(self.redis, self.config["REDIS_PREFIX"], name)
         return EventCounter(self.store.data_dir, name)
 
     def start_background(self) -> None:
