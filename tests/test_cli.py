@@ -34,6 +34,16 @@ def test_db_upgrade_creates_then_migrates(tmp_path):
     assert "nothing to do" in again.output
 
 
+def test_db_upgrade_with_nothing_to_do_does_not_read_the_records(tmp_path):
+    # A store at this version whose records would not even parse: only its first bytes are read.
+    head = orjson.dumps({"schema_version": SCHEMA_VERSION, "seq": 0})[:-1]
+    (tmp_path / "snapshot.json").write_bytes(head + b', "articles": [{"id": "a", ' + b"x" * 1000)
+    result = cli_app(tmp_path).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "nothing to do" in result.output, result.output
+    check = cli_app(tmp_path).test_cli_runner().invoke(args=["db", "check"])
+    assert check.exit_code == 1 and "not valid JSON" in check.output
+
+
 def test_db_upgrade_refuses_a_newer_store(tmp_path):
     (tmp_path / "snapshot.json").write_bytes(orjson.dumps({"schema_version": 99, "seq": 0}))
     result = cli_app(tmp_path).test_cli_runner().invoke(args=["db", "upgrade"])

@@ -131,6 +131,17 @@ class PostgresStore(Materialised):
             self.refresh()
         return self
 
+    def upgrade(self) -> None:
+        """Create or migrate the schema and seed an empty database, without reading the records."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
+                _configure(conn)
+                self._upgrade_schema(conn)
+                self._upgrade_data(conn)
+        except Error as exc:
+            raise StoreError(f"cannot upgrade the PostgreSQL store: {exc}") from None
+
     def _state_id(self, conn: psycopg.Connection, seq: int) -> str:
         """Names the state at `seq`: the store, the seq, and when that change was made, so a
         database restored from a backup and written again past the same seq is not mistaken

@@ -7,6 +7,7 @@ document, never half of one.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import orjson
@@ -40,6 +41,22 @@ def read_document(path: Path) -> dict:
     if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
         raise StoreError(f"{path}: not a store snapshot (no integer schema_version)")
     return doc
+
+
+# Every snapshot this code writes starts with its version (document() puts it first).
+_VERSION_FIRST = re.compile(rb'\A\s*\{\s*"schema_version"\s*:\s*(-?\d+)\s*[,}]')
+
+
+def read_version(path: Path) -> int:
+    """The snapshot's schema version, read from its first bytes when it starts with it: asking
+    whether there is anything to migrate must not cost parsing every record."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(128)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    found = _VERSION_FIRST.match(head)
+    return int(found[1]) if found else read_document(path)["schema_version"]
 
 
 def check_layout(path: Path, doc: dict) -> None:

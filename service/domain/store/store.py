@@ -25,6 +25,7 @@ from .snapshot import (
     check_layout,
     empty_document,
     read_document,
+    read_version,
     snapshot_id,
     write_document,
 )
@@ -187,7 +188,13 @@ class Store(Materialised):
 
     def existing_version(self) -> int | None:
         """The schema version of the snapshot on disk, or None when there is none yet."""
-        return read_document(self.snapshot_path)["schema_version"] if self.snapshot_path.exists() else None
+        return read_version(self.snapshot_path) if self.snapshot_path.exists() else None
+
+    def upgrade(self) -> None:
+        """Create the store from the seeds, or migrate it, when it is not at SCHEMA_VERSION;
+        a store already there is not loaded."""
+        if self.existing_version() != SCHEMA_VERSION:
+            self.open(replay=False)
 
     def backup_name(self, version: int) -> str | None:
         """What an upgrade from `version` kept of the old store."""
