@@ -36,7 +36,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -114,12 +114,8 @@ class PostgresStore(Materialised):
         `resumable`: snapshot ids the caller has saved indexes for; the newest of
         this store's is where the records are loaded at (then replayed to now).
         """
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
-                _configure(conn)
-                self._upgrade_schema(conn)
-                self._upgrade_data(conn)
+            with self._upgraded() as conn:
                 self._store_id = conn.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()[0]
                 doc = self._read_all(conn, at=self._resume_at(conn, resumable))
                 self.snapshot_id = self._state_id(conn, doc["seq"])
@@ -133,14 +129,21 @@ class PostgresStore(Materialised):
 
     def upgrade(self) -> None:
         """Create or migrate the schema and seed an empty database, without reading the records."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
-                _configure(conn)
-                self._upgrade_schema(conn)
-                self._upgrade_data(conn)
+            with self._upgraded():
+                pass
         except Error as exc:
             raise StoreError(f"cannot upgrade the PostgreSQL store: {exc}") from None
+
+    @contextmanager
+    def _upgraded(self) -> Iterator[psycopg.Connection]:
+        """A connection to a database whose schema and records are at this code's versions."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
+            _configure(conn)
+            self._upgrade_schema(conn)
+            self._upgrade_data(conn)
+            yield conn
 
     def _state_id(self, conn: psycopg.Connection, seq: int) -> str:
         """Names the state at `seq`: the store, the seq, and when that change was made, so a
