@@ -195,9 +195,15 @@ def test_a_node_restarts_from_its_saved_indexes_and_replays_the_rest(database, t
     def no_build(*args, **kwargs):
         raise AssertionError("the saved indexes should have been loaded")
 
+    from service.domain.store.postgres import PostgresStore
+
+    def no_read_all(*args, **kwargs):
+        raise AssertionError("the records of the saved state should have been mapped from its segment")
+
     with monkeypatch.context() as patched:
         patched.setattr(SearchIndex, "build", no_build)
         patched.setattr(Related, "build", no_build)
+        patched.setattr(PostgresStore, "_read_all", staticmethod(no_read_all))
         restarted = node(database, tmp_path / "a", api_keys)  # same DATA_DIR: its saved indexes
     fresh = node(database, tmp_path / "b", api_keys)  # nothing saved: built from the records now
     for query in ("医保报销", "重启之后", "改过标题"):

@@ -8,14 +8,24 @@ here or replayed from the log.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
+import orjson
+
+from . import segment as segments
+from .segment import Segment
 from .snapshot import COLLECTIONS, SCHEMA_VERSION
+from .table import RecordTable
 
 log = logging.getLogger("service.store")
+SEGMENTS = "segments"  # in DATA_DIR: the mapped records of the state the store was opened at
 Listener = Callable[[str, str, dict | None, dict | None], None]
 
 
@@ -25,7 +35,7 @@ def utcnow() -> str:
 
 class Materialised:
     def __init__(self):
-        self._data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
+        self._data: dict[str, RecordTable] = {name: RecordTable() for name in COLLECTIONS}
         self._listeners: list[Listener] = []
         self._compaction_listeners: list[Callable[[str], None]] = []
         # How many changes each collection has seen here: a cheap key for caches of derived views.
@@ -46,7 +56,8 @@ class Materialised:
     def get(self, kind: str, key: str) -> dict | None:
         return self._data[kind].get(key)
 
-    def all(self, kind: str) -> dict[str, dict]:
+    def all(self, kind: str) -> RecordTable:
+        """The live mapping of key -> record (a dict's interface; records decoded as read)."""
         return self._data[kind]
 
     def document(self) -> dict:
@@ -57,9 +68,65 @@ class Materialised:
     def _load(self, doc: dict) -> None:
         with self._mutex:
             self._data = {
-                name: {r[key]: r for r in doc.get(name, [])} for name, key in COLLECTIONS.items()
+                name: RecordTable(records={r[key]: r for r in doc.get(name, [])}) for name, key in COLLECTIONS.items()
             }
             self.seq = doc.get("seq", 0)
+
+    # -- segments ----------------------------------------------------------
+
+    def _use_segment(self, segment: Segment) -> None:
+        """Serve the segment's state (its seq) from now on: what changed since is replayed onto it."""
+        with self._mutex:
+            self._data = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
+            self.seq = segment.source["seq"]
+
+    def _segment_path(self, name: str) -> Path:
+        return Path(self.data_dir) / SEGMENTS / f"{name}.seg"
+
+    def _open_segment(self, name: str, **source) -> Segment | None:
+        """The segment of this name if it is whole and was written from `source`, else None."""
+        try:
+            segment = Segment.open(self._segment_path(name))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("segment %s unreadable (%s); the records are read again", name, exc)
+            return None
+        return segment if all(segment.source.get(k) == v for k, v in source.items()) else None
+
+    def _write_segment(self, name: str, entries: dict[str, Iterable[tuple[str, bytes]]], **source) -> Segment:
+        """Write the records as the segment `name`, drop older segments, map it."""
+        path = self._segment_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        segments.write(path, entries, source, tmp=path.with_name(f"{path.name}.{os.getpid()}.tmp"))
+        for old in path.parent.glob("*.seg"):
+            if old != path:
+                old.unlink(missing_ok=True)  # a process still mapping it keeps reading it
+        return Segment.open(path)
+
+    def _segment_of_document(self, name: str, doc: dict, **source) -> Segment:
+        def entries_of(kind: str, key: str):
+            return ((r[key], orjson.dumps(r)) for r in doc.get(kind, []))
+
+        entries = {kind: entries_of(kind, key) for kind, key in COLLECTIONS.items()}
+        return self._write_segment(name, entries, seq=doc.get("seq", 0), **source)
+
+    def _segment_of_tables(self, name: str, **source) -> Segment:
+        entries = {kind: table.raw_entries() for kind, table in self._data.items()}
+        return self._write_segment(name, entries, seq=self.seq, **source)
+
+    def _switch_segment(self, segment: Segment) -> None:
+        """Move to a segment of another state, telling listeners of every record that differs."""
+        with self._mutex:
+            for name in COLLECTIONS:
+                current = self._data[name]
+                other = segment.collections.get(name)
+                fresh = RecordTable(other)
+                changed = current.changed_keys(other) if other is not None else list(current)
+                olds = {key: current.get(key) for key in changed}
+                self._data[name] = fresh
+                for key in changed:
+                    self._emit(name, key, olds[key], fresh.get(key))
+            self.seq = segment.source["seq"]
 
     def _apply(self, change: dict) -> None:
         kind, key = change["kind"], change["key"]
@@ -78,6 +145,15 @@ class Materialised:
         self.revision[kind] = self.revision.get(kind, 0) + 1
         for listener in self._listeners:
             listener(kind, key, old, new)
+
+    @staticmethod
+    def _release_memory() -> None:
+        """Hand the heap a parse freed back to the OS: forked workers must not share (and count) it."""
+        gc.collect()
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc: the memory is reused, only not returned
+            pass
 
     def _compacted(self, snapshot_id: str) -> None:
         for listener in self._compaction_listeners:

@@ -117,11 +117,20 @@ class PostgresStore(Materialised):
         try:
             with self._upgraded() as conn:
                 self._store_id = conn.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()[0]
-                doc = self._read_all(conn, at=self._resume_at(conn, resumable))
-                self.snapshot_id = self._state_id(conn, doc["seq"])
+                at = self._resume_at(conn, resumable)
+                # The state indexes were saved for was mapped then: its records need not be read again.
+                resumed = self._state_id(conn, at) if at is not None else None
+                segment = self._open_segment(resumed, state=resumed) if resumed else None
+                if segment is None:
+                    doc = self._read_all(conn, at=at)
+                    state = self._state_id(conn, doc["seq"])
+                    segment = self._segment_of_document(state, doc, state=state)
+                    del doc
+                    self._release_memory()
+                self.snapshot_id = segment.source["state"]
         except Error as exc:
             raise StoreError(f"cannot open the PostgreSQL store: {exc}") from None
-        self._load(doc)
+        self._use_segment(segment)
         self._hint = self.seq
         if replay:
             self.refresh()
@@ -379,10 +388,13 @@ class PostgresStore(Materialised):
         if replayed >= CHECKPOINT_CHANGES:
             try:
                 with self._connections().connection(timeout=LOOK_SECONDS) as conn:
-                    self.snapshot_id = self._state_id(conn, self.seq)
+                    state = self._state_id(conn, self.seq)
             except Error as exc:
                 self._unreachable(exc)
                 return
+            with self._mutex:
+                self._use_segment(self._segment_of_tables(state, state=state))  # the same records
+                self.snapshot_id = state
             self._compacted(self.snapshot_id)
 
     def where(self) -> str:

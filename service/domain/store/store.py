@@ -11,6 +11,7 @@ What is kept in memory, and how listeners hear of changes: materialised.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from . import migrate
 from .journal import FileChangeLog, LogPosition
 from .materialised import Materialised, log, utcnow
+from .segment import Segment
 from .snapshot import (
     COLLECTIONS,
     SCHEMA_VERSION,
@@ -25,9 +27,11 @@ from .snapshot import (
     check_layout,
     empty_document,
     read_document,
+    read_head,
     read_version,
     snapshot_id,
     write_document,
+    write_records,
 )
 
 SNAPSHOT = "snapshot.json"
@@ -69,20 +73,48 @@ class Store(Materialised):
         with self.log.lock():
             if not self.snapshot_path.exists():
                 self._create()
-            doc = read_document(self.snapshot_path)
-            if doc["schema_version"] > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.snapshot_path}: schema version {doc['schema_version']} is newer "
-                    f"than this service knows ({SCHEMA_VERSION}); upgrade the service"
-                )
-            if doc["schema_version"] < SCHEMA_VERSION:
-                doc = self._upgrade_locked(doc)
-            check_layout(self.snapshot_path, doc)
-            self.snapshot_id = snapshot_id(self.snapshot_path, doc)
-        self._load(doc)
+            segment = self._mapped_snapshot()
+            if segment is None:
+                segment = self._parse_snapshot()
+            self.snapshot_id = segment.source["snapshot_id"]
+            self._use_segment(segment)
+            self._position = None
         if replay:
             self.refresh()
         return self
+
+    def _parse_snapshot(self) -> Segment:
+        """Read the snapshot (migrating it if it is older), and write its segment."""
+        doc = read_document(self.snapshot_path)
+        if doc["schema_version"] > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.snapshot_path}: schema version {doc['schema_version']} is newer "
+                f"than this service knows ({SCHEMA_VERSION}); upgrade the service"
+            )
+        if doc["schema_version"] < SCHEMA_VERSION:
+            doc = self._upgrade_locked(doc)
+        check_layout(self.snapshot_path, doc)
+        segment = self._segment_of_document(self._segment_name(doc.get("seq", 0)), doc,
+                                            snapshot=self._stat(), snapshot_id=snapshot_id(self.snapshot_path, doc))
+        del doc
+        self._release_memory()
+        return segment
+
+    def _mapped_snapshot(self) -> Segment | None:
+        """The segment written from the snapshot as it is on disk now, if there is one."""
+        head = read_head(self.snapshot_path)
+        if head is None or head[0] != SCHEMA_VERSION:
+            return None
+        return self._open_segment(self._segment_name(head[1]), snapshot=self._stat())
+
+    @staticmethod
+    def _segment_name(seq: int) -> str:
+        return f"snapshot-{seq}"
+
+    def _stat(self) -> list[int]:
+        """Which file the snapshot is: a new one (a compaction, a restore) is a new inode."""
+        st = os.stat(self.snapshot_path)
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
 
     def _create(self) -> None:
         changes, _, _ = self.log.read_new(None)
@@ -108,10 +140,6 @@ class Store(Materialised):
         self.log.reset(doc["seq"])
         return doc
 
-    def _load(self, doc: dict) -> None:
-        super()._load(doc)
-        self._position = None
-
     # -- reading ---------------------------------------------------------
 
     def refresh(self) -> int:
@@ -134,17 +162,11 @@ class Store(Materialised):
             return applied
 
     def _reload_snapshot(self) -> None:
-        doc = read_document(self.snapshot_path)
-        for name, key in COLLECTIONS.items():
-            fresh = {r[key]: r for r in doc.get(name, [])}
-            current = self._data[name]
-            for k in current.keys() - fresh.keys():
-                self._emit(name, k, current[k], None)
-            for k, record in fresh.items():
-                if current.get(k) != record:
-                    self._emit(name, k, current.get(k), record)
-            self._data[name] = fresh
-        self.seq = doc.get("seq", 0)
+        """Another process compacted past what we have seen: move to its snapshot's records."""
+        segment = self._mapped_snapshot()
+        if segment is None:  # it stopped before writing the segment, or wrote another layout
+            segment = self._parse_snapshot()
+        self._switch_segment(segment)
 
     # -- writing ---------------------------------------------------------
 
@@ -222,10 +244,15 @@ class Store(Materialised):
             self._compact_locked()
 
     def _compact_locked(self) -> None:
-        # Snapshot first, then the new journal: a crash in between leaves
-        # an old journal whose lines the snapshot already holds (skipped by seq).
-        self.snapshot_id = write_document(self.snapshot_path, self.document())
+        # Snapshot, then its segment, then the new journal: a crash in between leaves an old
+        # journal whose lines the snapshot already holds (skipped by seq), and at worst no
+        # segment (the next start reads the snapshot and writes it).
+        raw = lambda: {name: table.raw_entries() for name, table in self._data.items()}  # noqa: E731
+        self.snapshot_id = write_records(self.snapshot_path, self.seq, raw())
+        segment = self._segment_of_tables(self._segment_name(self.seq), snapshot=self._stat(),
+                                          snapshot_id=self.snapshot_id)
         self.log.reset(self.seq)
+        self._use_segment(segment)  # the same records: nothing for the listeners to hear
         self._position = None
         self.refresh()
         self._compacted(self.snapshot_id)

@@ -1,0 +1,171 @@
+"""A segment: one state's records as serialised bytes in a file every process maps.
+
+A store used to parse its snapshot into Python dicts in every process; at
+100k articles that is seconds per start and hundreds of MB per worker, and
+reading a record touches its reference counts, so the pages a forked worker
+shares with the master are copied one by one. A segment holds the same
+records as their orjson bytes, mapped read-only (the page cache is shared by
+every process), and a record is decoded only when it is read.
+
+Layout: MAGIC, then a JSON header padded to HEADER_BYTES (each array's dtype,
+shape and offset; what the segment was written from), then the arrays,
+64-byte aligned. Per collection:
+- data: the records' bytes, one after the other, in the state's order;
+- offsets: int64, n + 1 (record i is data[offsets[i]:offsets[i + 1]]);
+- keys: the keys as UTF-8, fixed width, sorted (np.searchsorted finds one);
+- slots: int64, the record index of each sorted key;
+- digests: uint64 per record (blake2b of its bytes): two states are compared
+  without decoding either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from .files import fsync_dir
+
+MAGIC = b"YBSEG001"
+HEADER_BYTES = 4096
+ALIGN = 64
+
+
+def digest(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+class Collection:
+    """One collection of a segment: read-only views on the mapped file."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.data = arrays["data"]
+        self.offsets = arrays["offsets"]
+        self.keys = arrays["keys"]
+        self.slots = arrays["slots"]
+        self.digests = arrays["digests"]
+        self._view = memoryview(self.data)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def find(self, key: str) -> int | None:
+        """The record index of key, or None."""
+        if not len(self.keys):
+            return None
+        probe = key.encode()
+        if len(probe) > self.keys.dtype.itemsize or probe.endswith(b"\0"):
+            return None  # longer than any key here (or not representable): not here
+        at = int(np.searchsorted(self.keys, probe))
+        if at < len(self.keys) and self.keys[at] == probe:
+            return int(self.slots[at])
+        return None
+
+    def raw(self, index: int) -> memoryview:
+        return self._view[int(self.offsets[index]):int(self.offsets[index + 1])]
+
+    def record(self, index: int) -> dict:
+        return orjson.loads(self.raw(index))
+
+    def ordered_keys(self) -> Iterator[str]:
+        """Every key in record order, decoded one by one (not kept: only builds iterate)."""
+        keys = np.empty(len(self), dtype=self.keys.dtype)
+        keys[self.slots] = self.keys
+        return (key.decode() for key in keys)
+
+
+class Segment:
+    def __init__(self, path: Path, header: dict, collections: dict[str, Collection], mapped: mmap.mmap | None):
+        self.path = path
+        self.header = header
+        self.collections = collections
+        self._mapped = mapped
+
+    @property
+    def source(self) -> dict:
+        """What the writer said the segment was made from (e.g. the snapshot's stat)."""
+        return self.header.get("source", {})
+
+    @classmethod
+    def open(cls, path: Path) -> Segment:
+        """Map a segment file; ValueError if it is not a whole one of this layout."""
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < HEADER_BYTES:
+                raise ValueError(f"{path}: too short for a segment")
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if mapped[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{path}: not a segment")
+        header = orjson.loads(mapped[len(MAGIC): HEADER_BYTES].rstrip(b"\0 "))
+        if header.get("bytes") != size:
+            raise ValueError(f"{path}: torn ({size} bytes, header says {header.get('bytes')})")
+        collections = {}
+        for name, arrays in header["collections"].items():
+            views = {}
+            for field, (dtype, count, offset) in arrays.items():
+                kind = np.dtype(dtype)
+                views[field] = np.frombuffer(mapped, kind, count, offset) if count else np.zeros(0, kind)
+            collections[name] = Collection(views)
+        return cls(Path(path), header, collections, mapped)
+
+
+def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], source: dict | None = None,
+          tmp: Path | None = None) -> None:
+    """Write a segment of (key, record bytes) per collection, atomically (temp, fsync, rename)."""
+    path = Path(path)
+    tmp = Path(tmp) if tmp is not None else path.with_name(path.name + ".tmp")
+    layout: dict[str, dict] = {}
+    parts: list[np.ndarray | bytes] = []
+    position = HEADER_BYTES
+
+    def place(array: np.ndarray) -> list:
+        nonlocal position
+        position += -position % ALIGN
+        at = position
+        parts.append((at, array))
+        position += array.nbytes
+        return [array.dtype.str, len(array), at]
+
+    for name, items in collections.items():
+        keys: list[bytes] = []
+        chunks: list[bytes] = []
+        for key, data in items:
+            keys.append(key.encode())
+            chunks.append(bytes(data))
+        lengths = np.fromiter((len(c) for c in chunks), np.int64, len(chunks))
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        width = max((len(k) for k in keys), default=1) or 1
+        key_array = np.array(keys, dtype=f"S{width}") if keys else np.zeros(0, "S1")
+        order = np.argsort(key_array, kind="stable")
+        sorted_keys = key_array[order]
+        if len(sorted_keys) > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
+            raise ValueError(f"{name}: duplicate keys")
+        data = np.frombuffer(b"".join(chunks), np.uint8)
+        digests = np.fromiter((digest(c) for c in chunks), np.uint64, len(chunks))
+        layout[name] = {
+            "data": place(data), "offsets": place(offsets), "keys": place(sorted_keys),
+            "slots": place(order.astype(np.int64)), "digests": place(digests),
+        }
+    header = orjson.dumps({"bytes": position, "collections": layout, "source": source or {}})
+    if len(MAGIC) + len(header) > HEADER_BYTES:
+        raise ValueError("segment header too large")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(MAGIC + header.ljust(HEADER_BYTES - len(MAGIC), b" "))
+            written = HEADER_BYTES
+            for at, array in parts:
+                handle.write(b"\0" * (at - written))
+                handle.write(np.ascontiguousarray(array).data)
+                written = at + array.nbytes
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
