@@ -14,11 +14,14 @@ each article once.
 
 from __future__ import annotations
 
+import gc
 import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
@@ -80,9 +83,16 @@ class Listing(Sequence):
 
 class Catalog:
     def __init__(self, store: Store, normalise_region: Callable[[str], str | None],
-                 views: Callable[[str], int] = lambda article_id: 0, *, fold_at: int = FOLD_AT,
+                 views: Callable[[str], int] = lambda article_id: 0, *,
+                 views_revision: Callable[[], int] | None = None, fold_at: int = FOLD_AT,
                  resort_share: int = RESORT_SHARE):
+        """`views_revision`, when given, changes whenever any view count does: counts read
+        for the views order are kept until it moves (without it they are read per request)."""
         self.store = store
+        self._views_revision = views_revision
+        self._views_at: int | None = None
+        self._view_counts = np.zeros(0, np.int64)
+        self._views_known = np.zeros(0, bool)
         self._fold_at, self._resort_share = fold_at, resort_share  # tests make every path run
         self._normalise_region = normalise_region
         self._views = views
@@ -104,8 +114,8 @@ class Catalog:
         self._published: list[str] = []  # docno -> published_at ("" when there is none)
         self._titles: list[str] = []
         self._topics, self._regions, self._tags = ValueSets(), ValueSets(), ValueSets()
-        self._by_published = SortedDocs(lambda d: (self._published[d], self._ids[d]), self._resort_share)
-        self._by_title = SortedDocs(lambda d: (self._titles[d], self._ids[d]), self._resort_share)
+        self._by_published = SortedDocs(self._published, self._ids, self._resort_share)
+        self._by_title = SortedDocs(self._titles, self._ids, self._resort_share)
 
     # -- kept current ------------------------------------------------------
 
@@ -127,19 +137,41 @@ class Catalog:
                 self._counts.subtract(_counted_topics(old, topics))
                 self._counts.update(_counted_topics(new, topics))
 
+    def build(self) -> Catalog:
+        """Make the columns now (a service does, before its workers fork and share them);
+        otherwise the first list or count makes them."""
+        self._ready()
+        return self
+
     def _ready(self) -> None:
         if self._built:
             return
         # No change may be applied while every record is read (it would be counted twice).
-        with self.store.holding_changes(), self._lock:
+        with self.store.holding_changes(), self._lock, _no_collection():
             if self._built:
                 return
-            self._empty()
-            for key, article in self.store.all("articles").items():
-                self._put(key, article)
-            for values in (self._topics, self._regions, self._tags):
-                values.fold()
+            self._build(self.store.all("articles"))
             self._built = True
+
+    def _build(self, records: dict[str, dict]) -> None:
+        """Every column from the records, a field at a time."""
+        self._empty()
+        articles, size = list(records.values()), len(records)
+        self._ids.extend(records)  # in place: the orders hold these lists
+        self._docno = dict(zip(self._ids, range(size), strict=True))
+        self._alive = np.ones(size, bool)
+        self._public = np.fromiter(map(is_public, articles), bool, size)
+        statuses, categories = self._statuses, self._categories
+        self._status = np.fromiter((statuses[a.get("status")] for a in articles), np.int32, size)
+        self._category = np.fromiter((categories[a.get("category")] for a in articles), np.int32, size)
+        self._published.extend(a.get("published_at") or "" for a in articles)
+        fields = list(zip(*map(itemgetter("title", "topics", "regions", "tags"), articles), strict=True)) or [()] * 4
+        self._titles.extend(fields[0])
+        for values, per_docno in zip((self._topics, self._regions, self._tags), fields[1:], strict=True):
+            values.load(per_docno)
+        by_id = sorted(range(size), key=self._ids.__getitem__)
+        self._by_published.rebuild(by_id)
+        self._by_title.rebuild(by_id)
 
     def _put(self, key: str, article: dict | None) -> None:
         docno = self._docno.get(key)
@@ -227,10 +259,26 @@ class Catalog:
         return mask
 
     def _by_views(self, newest_first: np.ndarray) -> np.ndarray:
-        views = self._views
-        ids = self._ids
-        counts = np.fromiter((views(ids[d]) for d in newest_first.tolist()), np.int64, len(newest_first))
+        counts = self._view_counts_of(newest_first)
         return newest_first[np.argsort(-counts, kind="stable")]  # stable: newest first on ties
+
+    def _view_counts_of(self, docnos: np.ndarray) -> np.ndarray:
+        """Live view counts, read once per docno while the views revision stays the same."""
+        read = lambda docnos: np.fromiter(  # noqa: E731
+            map(self._views, map(self._ids.__getitem__, docnos.tolist())), np.int64, len(docnos))
+        revision = self._views_revision() if self._views_revision is not None else None
+        if revision is None:
+            return read(docnos)
+        size = len(self._ids)
+        if revision != self._views_at:
+            self._views_at = revision
+            self._view_counts, self._views_known = np.zeros(size, np.int64), np.zeros(size, bool)
+        else:
+            self._view_counts, self._views_known = grown(self._view_counts, size), grown(self._views_known, size)
+        missing = docnos[~self._views_known[docnos]]
+        self._view_counts[missing] = read(missing)
+        self._views_known[missing] = True
+        return self._view_counts[docnos]
 
     def _family(self, slug: str) -> set[str]:
         family = self._families.get(slug)
@@ -261,7 +309,10 @@ class Catalog:
         docs = np.concatenate((docs, docs[has]))
         ids = np.concatenate((ids, parent[has]))
         width = len(vocab)
-        counts = np.bincount(np.unique(docs * width + ids) % width, minlength=width)
+        pairs = np.sort(docs * width + ids)
+        once = np.ones(len(pairs), bool)  # a docno's topic listed twice, or reached twice, counts once
+        once[1:] = pairs[1:] != pairs[:-1]
+        counts = np.bincount(pairs[once] % width, minlength=width)
         return Counter({name: int(n) for name, n in zip(vocab, counts.tolist(), strict=True) if n})
 
     def nbytes(self) -> int:
@@ -269,6 +320,19 @@ class Catalog:
         arrays = (self._alive, self._public, self._status, self._category)
         parts = (self._topics, self._regions, self._tags, self._by_published, self._by_title)
         return sum(a.nbytes for a in arrays) + sum(p.nbytes() for p in parts)
+
+
+@contextmanager
+def _no_collection():
+    """The cyclic collector kept out of a build: it makes ~10 objects an article and none
+    of them cyclic, but each collection would walk the whole store (half the build's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _equal(column: np.ndarray, value: int | None) -> np.ndarray:

@@ -17,7 +17,8 @@ Two structures, each cheap to keep current one change at a time and cheap to rea
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from itertools import chain
 
 import numpy as np
 
@@ -37,7 +38,9 @@ def grown(array: np.ndarray, size: int) -> np.ndarray:
 
 
 class ValueSets:
-    """docno -> a set of value ids, for filtering by one value (or any of a few)."""
+    """docno -> a set of value ids, for filtering by one value (or any of a few).
+
+    A value an article lists twice is a pair twice: a mask or a count takes it once."""
 
     def __init__(self) -> None:
         self.vocab = Vocab()
@@ -46,6 +49,13 @@ class ValueSets:
         # docno -> its value ids now, for docnos changed since the base was made.
         self.changed: dict[int, tuple[int, ...]] = {}
         self._changed_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def load(self, per_docno: list) -> None:
+        """The base from every docno's values (docno = position in the list), in one pass."""
+        ids = np.fromiter(map(self.vocab.__getitem__, chain.from_iterable(per_docno)), np.int32)
+        lens = np.fromiter(map(len, per_docno), np.int64, len(per_docno))
+        docs = np.repeat(np.arange(len(per_docno), dtype=np.int32), lens)
+        self._base(docs, ids)
 
     def set(self, docno: int, values: Iterable[str]) -> None:
         """The docno's values from now on (none for a deleted article)."""
@@ -82,8 +92,10 @@ class ValueSets:
 
     def fold(self) -> None:
         """Make the base hold every change: one sort of the pairs."""
-        docs, ids = self.pairs()
-        order = np.lexsort((docs, ids))
+        self._base(*self.pairs())
+
+    def _base(self, docs: np.ndarray, ids: np.ndarray) -> None:
+        order = np.argsort(ids, kind="stable")
         self.docs = docs[order].astype(np.int32)
         counts = np.bincount(ids, minlength=len(self.vocab))
         self.indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
@@ -104,30 +116,45 @@ class ValueSets:
 
 
 class SortedDocs:
-    """The live docnos in ascending order of key(docno); keys are unique (the id breaks ties)."""
+    """The live docnos in ascending order of (keys[docno], ids[docno]): the id breaks ties.
 
-    def __init__(self, key: Callable[[int], tuple], resort_share: int = RESORT_SHARE):
-        self.key = key
+    `keys` and `ids` are the catalogue's own lists, changed in place."""
+
+    def __init__(self, keys: list[str], ids: list[str], resort_share: int = RESORT_SHARE):
+        self.keys, self.ids = keys, ids
         self.resort_share = resort_share
         self.docs = np.empty(0, np.int32)
         self.moved: set[int] = set()
+
+    def key(self, docno: int) -> tuple[str, str]:
+        return self.keys[docno], self.ids[docno]
 
     def move(self, docno: int) -> None:
         """The docno's key changed, or it was added or deleted."""
         self.moved.add(docno)
 
+    def rebuild(self, by_id: list[int]) -> None:
+        """Sorted afresh, from these docnos in the order of their ids."""
+        keys = self.keys
+        # Ranks of the distinct keys, then one stable numpy sort: far cheaper than sorting
+        # (key, id) tuples, and published_at has few distinct values.
+        rank = {key: n for n, key in enumerate(sorted(set(map(keys.__getitem__, by_id))))}
+        ranks = np.fromiter(map(rank.__getitem__, map(keys.__getitem__, by_id)), np.int64, len(by_id))
+        self.docs = np.asarray(by_id, np.int32)[np.argsort(ranks, kind="stable")]
+        self.moved = set()
+
     def current(self, alive: np.ndarray) -> np.ndarray:
         """The order now (`alive` marks the docnos that are in it)."""
         if self.moved:
             if len(self.moved) * self.resort_share > len(self.docs):
-                self.docs = self._sorted(np.flatnonzero(alive).tolist())
-            else:
-                moved = np.zeros(len(alive), bool)
-                moved[list(self.moved)] = True
-                kept = self.docs[~moved[self.docs]]
-                back = self._sorted(d for d in self.moved if alive[d]).tolist()
-                at = [bisect_left(kept, self.key(d), key=self.key) for d in back]
-                self.docs = np.insert(kept, at, back).astype(np.int32)
+                self.rebuild(sorted(np.flatnonzero(alive).tolist(), key=self.ids.__getitem__))
+                return self.docs
+            moved = np.zeros(len(alive), bool)
+            moved[list(self.moved)] = True
+            kept = self.docs[~moved[self.docs]]
+            back = self._sorted(d for d in self.moved if alive[d]).tolist()
+            at = [bisect_left(kept, self.key(d), key=self.key) for d in back]
+            self.docs = np.insert(kept, at, back).astype(np.int32)
             self.moved = set()
         return self.docs
 
