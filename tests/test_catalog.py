@@ -39,7 +39,8 @@ STEPS = int(os.environ.get("CATALOG_STEPS", "25"))
 IDS = tuple(f"a{n}" for n in range(10))
 SLUGS = ("enrollment", "newborn", "benefits", "card", "outpatient")
 UNKNOWN_SLUG = "ghost"  # named by articles, never a topic: lists and counts still take it in
-TITLES = ("医保卡怎么办", "宝宝参保", "医保卡怎么办", "报销流程", "Abc", "abc", "")
+# ties, case, the empty title, and NULs (which numpy's strings would drop at the end)
+TITLES = ("医保卡怎么办", "宝宝参保", "医保卡怎么办", "报销流程", "Abc", "abc", "", "医保\x00", "医保")
 DATES = ("2025-03-01", "2025-04-19", "2025-04-20", "2025-06-30", "2024-12-31T23:59:59Z")
 REGIONS = ("广东", "广州", "天河区", "江西", "抚州")
 ASKED_REGIONS = (*REGIONS, "广州市", "江西省", "火星")  # aliases are normalised; an unknown place matches nothing

@@ -28,13 +28,15 @@ import numpy as np
 from ..lru import LRU
 from ..search.postings import Vocab
 from ..store.store import Store
-from .article_record import is_public
+from .article_record import PUBLISHED, is_public
 from .listing_columns import RESORT_SHARE, SortedDocs, ValueSets, grown
 
 SORTS = ("-published_at", "published_at", "title")
 # Views change all the time (and live outside the store): that order is made per request.
 BY_VIEWS = "-views"
 RESULTS_KEPT = 256
+# What a list reads of a record, in the order _build takes them.
+FIELDS = ("title", "topics", "regions", "tags", "status", "category", "published_at")
 # Value sets are folded once this many docnos (or 1/FOLD_SHARE of them all) changed.
 FOLD_AT = 1024
 FOLD_SHARE = 32
@@ -160,14 +162,19 @@ class Catalog:
         self._ids.extend(records)  # in place: the orders hold these lists
         self._docno = dict(zip(self._ids, range(size), strict=True))
         self._alive = np.ones(size, bool)
-        self._public = np.fromiter(map(is_public, articles), bool, size)
-        statuses, categories = self._statuses, self._categories
-        self._status = np.fromiter((statuses[a.get("status")] for a in articles), np.int32, size)
-        self._category = np.fromiter((categories[a.get("category")] for a in articles), np.int32, size)
-        self._published.extend(a.get("published_at") or "" for a in articles)
-        fields = list(zip(*map(itemgetter("title", "topics", "regions", "tags"), articles), strict=True)) or [()] * 4
-        self._titles.extend(fields[0])
-        for values, per_docno in zip((self._topics, self._regions, self._tags), fields[1:], strict=True):
+        try:  # every record article_record() makes has each field
+            fields = list(zip(*map(itemgetter(*FIELDS), articles), strict=True)) or [()] * len(FIELDS)
+            public = None
+        except KeyError:  # a record made otherwise (by hand, before some field was there)
+            fields = list(zip(*(_fields_of(a) for a in articles), strict=True))
+            public = np.fromiter(map(is_public, articles), bool, size)
+        titles, topics, regions, tags, status, category, published = fields
+        self._status = np.fromiter(map(self._statuses.__getitem__, status), np.int32, size)
+        self._category = np.fromiter(map(self._categories.__getitem__, category), np.int32, size)
+        self._public = public if public is not None else _equal(self._status, self._statuses.get(PUBLISHED))
+        self._published.extend([p or "" for p in published])
+        self._titles.extend(titles)
+        for values, per_docno in zip((self._topics, self._regions, self._tags), (topics, regions, tags), strict=True):
             values.load(per_docno)
         by_id = sorted(range(size), key=self._ids.__getitem__)
         self._by_published.rebuild(by_id)
@@ -333,6 +340,13 @@ def _no_collection():
     finally:
         if enabled:
             gc.enable()
+
+
+def _fields_of(article: dict) -> tuple:
+    """FIELDS of a record that may lack some (as _put reads them)."""
+    get = article.get
+    return (article["title"], get("topics") or (), get("regions") or (), get("tags") or (), get("status"),
+            get("category"), get("published_at"))
 
 
 def _equal(column: np.ndarray, value: int | None) -> np.ndarray:
