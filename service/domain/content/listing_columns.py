@@ -26,8 +26,9 @@ from ..search.postings import Vocab
 
 # SortedDocs re-sorts from scratch when more than 1/RESORT_SHARE of it moved.
 RESORT_SHARE = 8
-# Longer strings are not sorted by numpy: its arrays are as wide as their longest string.
-NUMPY_WIDEST = 256
+# numpy sorts many distinct strings faster than Python, but its arrays are as wide as their
+# longest string (4 bytes a character) and sorting copies them: beyond this, Python sorts.
+NUMPY_STRING_BYTES = 64 * 2**20
 
 
 def grown(array: np.ndarray, size: int) -> np.ndarray:
@@ -42,7 +43,8 @@ def grown(array: np.ndarray, size: int) -> np.ndarray:
 def distinct_ranks(values: list[str]) -> np.ndarray:
     """Each value's rank among the distinct values, in Python's order (by code point)."""
     distinct = set(values)
-    if len(distinct) * 8 > len(values) and max(map(len, distinct)) <= NUMPY_WIDEST \
+    widest = max(map(len, distinct), default=0)
+    if len(distinct) * 8 > len(values) and 4 * widest * len(values) <= NUMPY_STRING_BYTES \
             and not any("\x00" in v for v in distinct):
         # Many distinct values (titles): numpy sorts them faster. Its fixed-width strings
         # drop trailing NULs, so a value with a NUL in it is sorted the Python way.
