@@ -68,6 +68,7 @@ class ValueSets:
 
     def load(self, per_docno: list) -> None:
         """The base from every docno's values (docno = position in the list), in one pass."""
+        per_docno = [values or () for values in per_docno]  # null as none, as set() takes it
         ids = np.fromiter(map(self.vocab.__getitem__, chain.from_iterable(per_docno)), np.int32)
         lens = np.fromiter(map(len, per_docno), np.int64, len(per_docno))
         docs = np.repeat(np.arange(len(per_docno), dtype=np.int32), lens)
