@@ -35,7 +35,7 @@ class Services:
             self.store = PostgresStore(config["DATABASE_URL"], Path(config["DATA_DIR"]), seed=seed)
         else:
             self.store = Store(Path(config["DATA_DIR"]), seed=seed, compact_bytes=config["COMPACT_BYTES"])
-        self.catalog = Catalog(self.store, normalise_region, self.view_count)
+        self.catalog = Catalog(self.store, normalise_region, self.view_count, views_revision=self.views_revision)
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions, editor_regions)
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
@@ -60,6 +60,7 @@ class Services:
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.checkpoint(store.refresh())
+        self.catalog.build()  # here, so forked workers share its arrays instead of each making them
         # One Redis client (its pool) for the counters and the readers' secret alike.
         self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None
         self.views = self._counter("views")
@@ -103,6 +104,10 @@ class Services:
 
     def view_count(self, article_id: str) -> int:
         return self.views.total(article_id) if self.ready else 0
+
+    def views_revision(self) -> int:
+        """Moves whenever any view_count() does."""
+        return self.views.revision if self.ready else -1
 
     def index_sizes(self) -> dict[str, int]:
         """Entries in each derived structure, for /metrics."""

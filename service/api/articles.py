@@ -73,10 +73,10 @@ def list_articles(args: dict, **fixed):
     state = (revision["articles"], revision["topics"], services.views.revision)
     kept = services.caches.pages.get(key)
     if kept is None or kept[0] != state:
-        matches = services.catalog.articles(query)
-        start, end, pages = page_slice(len(matches), args["page"], args["per_page"])
-        items = [dump_article(a, args.get("fields"), args.get("formats")) for a in matches[start:end]]
-        kept = services.caches.pages.put(key, (state, items, len(matches), pages))
+        listing = services.catalog.articles(query)  # docnos: only this page's records are read
+        start, end, pages = page_slice(listing.total, args["page"], args["per_page"])
+        items = [dump_article(a, args.get("fields"), args.get("formats")) for a in listing[start:end]]
+        kept = services.caches.pages.put(key, (state, items, listing.total, pages))
     _, items, total, pages = kept
     return collection(items, total, args["page"], args["per_page"], pages)
 

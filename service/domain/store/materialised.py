@@ -53,6 +53,10 @@ class Materialised:
         snapshot, while the store still holds exactly that snapshot's state."""
         self._compaction_listeners.append(listener)
 
+    def holding_changes(self) -> threading.RLock:
+        """Hold it to read many records at one state: no change is applied (or heard) meanwhile."""
+        return self._mutex
+
     def get(self, kind: str, key: str) -> dict | None:
         return self._data[kind].get(key)
 
