@@ -177,3 +177,12 @@ def test_edits_answer_as_a_fresh_build(tmp_path_factory, initial, changes):
             folds += live.suggester.size != folded
             _same_suggestions(live, articles)
         event(f"folds: {min(folds, 3)}, compactions: {min(compactions, 2)}")
+
+
+def test_one_character_titles_and_none_at_all():
+    index = SearchIndex()
+    index.build([_article(0, "医"), _article(1, "医"), _article(2, "")])
+    assert [s["id"] for s in index.suggest("医")] == ["s0000"]
+    assert index.suggest("医保") == []
+    index.upsert(_article(3, "医保"))
+    assert [s["text"] for s in index.suggest("医")] == ["医", "医保"]

@@ -116,6 +116,8 @@ def _pair_rows(norms: Sequence[str], docnos: Sequence[int]) -> tuple[np.ndarray,
     same = owner[1:] == owner[:-1]
     codes = ((cps[:-1] << _CHAR_BITS) | cps[1:])[same]
     docs = owner[:-1][same]
+    if not len(codes):  # one-character titles only
+        return codes, docs
     order = np.lexsort((codes, docs))
     codes, docs = codes[order], docs[order]
     first = np.concatenate(([True], (codes[1:] != codes[:-1]) | (docs[1:] != docs[:-1])))
@@ -142,11 +144,6 @@ class Suggester:
     def _key(self, kind: int):
         blob, offsets = self.blobs[kind], self.offsets[kind]
         return lambda d: blob[offsets[d]:offsets[d + 1]]
-
-    def _keys(self, docno: int) -> tuple[bytes, ...]:
-        if docno >= self.size:
-            return tuple(k.encode() for k in self.delta[docno])
-        return tuple(blob[off[docno]:off[docno + 1]] for blob, off in zip(self.blobs, self.offsets, strict=True))
 
     # -- building and changes --------------------------------------------
 
@@ -297,14 +294,39 @@ class Suggester:
         _, base, extra = rarest
         rank = _rank_of(docs)
         scan = _insert_sorted(base[:INFIX_SCAN], sorted(extra, key=rank), rank, right=True)[:INFIX_SCAN]
+        # Titles a key of which starts with the query were answered above: one
+        # vectorised pass drops them, so only real infix candidates cost Python.
+        keep = ~np.isin(scan, np.fromiter(starting, np.int64, len(starting)))
+        folded = scan < self.size
+        keep[folded] &= ~self._any_starts_with(scan[folded], query)
+        for at in np.flatnonzero(~folded).tolist():
+            keep[at] &= not any(k.startswith(norm) for k in self.delta[int(scan[at])])
+        rest = scan[keep]
+        folded = rest < self.size
+        blob, offsets = self.blobs[0], self.offsets[0]
+        safe = np.where(folded, rest, 0)  # a delta docno reads no bounds (offsets has one entry at least)
+        los, his = np.where(folded, offsets[safe], 0).tolist(), np.where(folded, offsets[safe + folded], 0).tolist()
         inside: list[int] = []
-        for docno in scan.tolist():
-            keys = self._keys(docno)
-            if query in keys[0] and docno not in starting and not any(k.startswith(query) for k in keys):
+        for docno, is_folded, lo, hi in zip(rest.tolist(), folded.tolist(), los, his, strict=True):
+            title = blob[lo:hi] if is_folded else self.delta[docno][0].encode()
+            if query in title:
                 inside.append(docno)
                 if len(inside) >= SCAN:
                     break
         return inside
+
+    def _any_starts_with(self, docnos: np.ndarray, query: bytes) -> np.ndarray:
+        """Mask over these folded docnos: does any of their keys start with the query?"""
+        wanted = np.frombuffer(query, np.uint8)
+        span = np.arange(len(wanted))
+        out = np.zeros(len(docnos), bool)
+        for blob, offsets in zip(self.blobs, self.offsets, strict=True):
+            start = offsets[docnos]
+            long_enough = offsets[docnos + 1] - start >= len(wanted)
+            at = start[long_enough, None] + span
+            view = np.frombuffer(blob, np.uint8)
+            out[long_enough] |= (view[at] == wanted).all(axis=1) if len(at) else False
+        return out
 
     # -- saving ----------------------------------------------------------
 
