@@ -6,7 +6,12 @@ types: text, full pinyin, initials, words inside titles, one character,
 nonsense. Reports the build, the load, the first suggest (what the first
 reader waits for), p50/p99 of the rest, and the RSS each step adds.
 
-    python -m bench.suggest_bench [--size 100000] [--workers 2] [--prefixes 600]
+    python -m bench.suggest_bench [--size 100000] [--workers 2] [--prefixes 600] [--reference]
+
+--reference also builds the list-based suggester the arrays replaced
+(tests/suggest_reference.py) in the loaded process, as the old first
+suggest did, and times both on the same prefixes, interleaved, so a busy
+machine slows both alike.
 """
 
 from __future__ import annotations
@@ -65,7 +70,35 @@ def _build(size: int, workers: int, path: Path, queue) -> None:
                "titles": [a["title"] for a in articles]})
 
 
-def _serve(path: Path, asked: list[str], queue) -> None:
+def _interleaved(index, asked: list[str]) -> dict:
+    """The arrays and the list-based reference timed prefix by prefix on one index."""
+    from service.domain.search.planning import clean_query
+    from tests.suggest_reference import ReferenceSuggester
+
+    docs = index.docs
+    before = _rss_mb()
+    started = time.perf_counter()
+    reference = ReferenceSuggester(((d, t) for d, t in enumerate(docs.titles) if docs.ids[d] is not None),
+                                   lambda d: docs.ids[d])
+    built = time.perf_counter() - started
+    grown = _rss_mb() - before
+    ours, theirs, differ = [], [], 0
+    for prefix in asked:
+        query = clean_query(prefix)
+        started = time.perf_counter()
+        a = [docs.ids[d] for d in index.suggester.candidates(query, docs)]
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        b = [docs.ids[d] for d in reference.candidates(query)]
+        theirs.append(time.perf_counter() - started)
+        differ += a != b
+    return {"reference_build_s": built, "reference_rss_mb": grown, "candidates_differ": differ,
+            **{f"{name}_{q}_ms": 1000 * _percentile(times, p)
+               for name, times in (("arrays", ours), ("reference", theirs))
+               for q, p in (("p50", 0.5), ("p99", 0.99))}}
+
+
+def _serve(path: Path, asked: list[str], reference: bool, queue) -> None:
     from service.domain.search.index import SearchIndex
 
     base = _rss_mb()
@@ -85,7 +118,8 @@ def _serve(path: Path, asked: list[str], queue) -> None:
         times.append(time.perf_counter() - started)
     suggester = getattr(index, "suggester", None) or getattr(index, "_suggester", None)
     arrays = suggester.nbytes() if suggester is not None and hasattr(suggester, "nbytes") else None
-    queue.put({
+    compared = _interleaved(index, asked) if reference else {}
+    queue.put({**compared,
         "load_s": loaded, "load_rss_mb": after_load - base, "first_suggest_s": first,
         "first_suggest_rss_mb": after_first - after_load,
         "p50_ms": 1000 * statistics.median(times), "p99_ms": 1000 * _percentile(times, 0.99),
@@ -107,12 +141,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--prefixes", type=int, default=600)
+    parser.add_argument("--reference", action="store_true")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"suggest-{args.size}.npz"
     built = _in_process(_build, args.size, args.workers, path)
     asked = prefixes(built.pop("titles"), args.prefixes)
-    served = _in_process(_serve, path, asked)
+    served = _in_process(_serve, path, asked, args.reference)
     print(json.dumps({"size": args.size, **built, **served}, indent=1))
 
 

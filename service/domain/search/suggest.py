@@ -41,6 +41,7 @@ KINDS = 3  # keys per title: normalised text, full pinyin, initials
 _CHAR_BITS = 21  # a code point; a character pair is one int64 code
 _AFTER = b"\xff"  # no UTF-8 byte: q + _AFTER sorts after every key starting with q
 _NO_KEYS = ("", "", "")
+HEAD = 8  # bytes of each key kept as one integer (see _refresh_heads)
 
 
 def keys_of(title: str) -> tuple[str, str, str]:
@@ -138,6 +139,7 @@ class Suggester:
         self.pair_ptr = np.zeros(1, np.int64)
         self.pair_docs = np.empty(0, np.int32)  # per pair, docnos in rank order
         self.delta: dict[int, tuple[str, str, str]] = {}  # live docnos >= size and their keys
+        self.heads = [np.zeros(0, np.uint64) for _ in range(KINDS)]  # per kind, a key's first 8 bytes
 
     # -- reading keys ----------------------------------------------------
 
@@ -191,6 +193,7 @@ class Suggester:
         kept = self.ranked[alive[self.ranked]]
         self.ranked = _insert_sorted(kept, sorted(added, key=rank), rank, right=True)
         self._fold_pairs(alive, added)
+        self._refresh_heads()
 
     def _fold_pairs(self, alive: np.ndarray, added: list[int]) -> None:
         self.pos = np.full(self.size, -1, np.int64)
@@ -235,6 +238,18 @@ class Suggester:
         self.size = len(kept)
         self.pos = np.full(self.size, -1, np.int64)
         self.pos[self.ranked] = np.arange(len(self.ranked))
+        self._refresh_heads()
+
+    def _refresh_heads(self) -> None:
+        """Each key's first HEAD bytes as one big-endian integer (zero-padded), so
+        "does this key start with the query" is a mask and compare over many docnos."""
+        for kind in range(KINDS):
+            offsets = self.offsets[kind]
+            view = np.frombuffer(self.blobs[kind] + bytes(HEAD), np.uint8)
+            span = np.arange(HEAD)
+            head = view[offsets[:-1, None] + span]
+            head[span >= np.diff(offsets)[:, None]] = 0
+            self.heads[kind] = np.ascontiguousarray(head).view(">u8").ravel().astype(np.uint64)
 
     # -- answering -------------------------------------------------------
 
@@ -317,21 +332,27 @@ class Suggester:
 
     def _any_starts_with(self, docnos: np.ndarray, query: bytes) -> np.ndarray:
         """Mask over these folded docnos: does any of their keys start with the query?"""
-        wanted = np.frombuffer(query, np.uint8)
-        span = np.arange(len(wanted))
+        head = int.from_bytes(query[:HEAD].ljust(HEAD, b"\0"), "big")
+        mask = ((1 << 64) - 1) ^ ((1 << (8 * max(HEAD - len(query), 0))) - 1)
         out = np.zeros(len(docnos), bool)
-        for blob, offsets in zip(self.blobs, self.offsets, strict=True):
-            start = offsets[docnos]
-            long_enough = offsets[docnos + 1] - start >= len(wanted)
-            at = start[long_enough, None] + span
-            view = np.frombuffer(blob, np.uint8)
-            out[long_enough] |= (view[at] == wanted).all(axis=1) if len(at) else False
+        for kind in range(KINDS):
+            offsets = self.offsets[kind]
+            maybe = (self.heads[kind][docnos] & np.uint64(mask)) == np.uint64(head)
+            maybe &= offsets[docnos + 1] - offsets[docnos] >= len(query)
+            if len(query) > HEAD and maybe.any():  # the head matched: compare the rest
+                at = np.flatnonzero(maybe)
+                view = np.frombuffer(self.blobs[kind], np.uint8)
+                rest = np.frombuffer(query, np.uint8)[HEAD:]
+                gathered = view[offsets[docnos[at], None] + HEAD + np.arange(len(rest))]
+                maybe[at] = (gathered == rest).all(axis=1)
+            out |= maybe
         return out
 
     # -- saving ----------------------------------------------------------
 
     def nbytes(self) -> int:
-        arrays = [*self.offsets, *self.sorted, self.ranked, self.pos, self.pair_codes, self.pair_ptr, self.pair_docs]
+        arrays = [*self.offsets, *self.sorted, *self.heads, self.ranked, self.pos, self.pair_codes, self.pair_ptr,
+                  self.pair_docs]
         return sum(map(len, self.blobs)) + sum(a.nbytes for a in arrays)
 
     def state(self) -> dict[str, np.ndarray]:
@@ -366,6 +387,7 @@ class Suggester:
         npz.check(s.pair_ptr[0] == 0 and s.pair_ptr[-1] == len(s.pair_docs) and (np.diff(s.pair_ptr) >= 0).all())
         s.pos = np.full(size, -1, np.int64)
         s.pos[s.ranked] = np.arange(len(s.ranked))
+        s._refresh_heads()
         delta = npz.in_range(npz.array(arrays, "delta", np.int64), 2**31, size).tolist()
         columns = [npz.unpack_strings(arrays, f"delta{kind}", len(delta)) for kind in range(KINDS)]
         s.delta = {d: keys for d, keys in zip(delta, zip(*columns, strict=True), strict=True)}
