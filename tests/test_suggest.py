@@ -9,11 +9,13 @@ import random
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pypinyin import Style, lazy_pinyin
 
-from bench import search_eval
+from bench import corpus, search_eval
 from service.domain.search import index as search_index
 from service.domain.search import suggest
 from service.domain.search.index import SearchIndex
+from service.domain.search.pinyin import spellings
 from service.domain.search.planning import clean_query
 from service.domain.search.suggest import keys_of, popular_matches
 from tests.suggest_reference import ReferenceSuggester
@@ -113,6 +115,16 @@ def test_a_saved_index_loads_ready_to_suggest(seeded, tmp_path):
     assert loaded is not None and loaded.suggester.size == index.docs.size
     for prefix in prefixes[::7]:
         assert loaded.suggest(prefix) == index.suggest(prefix), prefix
+
+
+def test_spellings_are_lazy_pinyins_of_the_whole_text():
+    """Words converted one by one (and remembered) read as pypinyin reads the whole title."""
+    titles = [a["title"] for a in search_eval.seed_articles()] + [a["title"] for a in corpus.generate(3000)]
+    odd = ["佛医保", "佛山银行", "重庆长安", "行长", "朝阳区", "abc123医保", "㐀䶵", "医保app2025", "", "a", "乐乐乐"]
+    for text in [suggest._compact(t) for t in titles] + odd:
+        read = lazy_pinyin(text, style=Style.NORMAL, errors=lambda cs: [c for c in cs if c.isalnum()])
+        parts = [p for p in read if p]
+        assert spellings(text) == ("".join(parts), "".join(p[0] for p in parts)), text
 
 
 # -- kept current: random edits against a fresh build ------------------------
