@@ -5,7 +5,9 @@ Documents are tokenised in rjieba's search mode (异地就医 is also indexed as
 postings list. A build and an upsert share one path from token rows to
 impacts (a batch of one for an upsert), so an article indexed either way is
 scored the same. Tokenising is ~90% of a build, so a build may split it
-over forked processes: only word ids and per-field counts cross back.
+over forked processes: only word ids and per-field counts cross back, with
+each title's suggestion keys (suggest.keys_of: its phrase-aware pinyin,
+computed here once so no worker computes it again at start).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from . import scoring
 from .pinyin import title_keys
 from .postings import Postings, Vocab
 from .scoring import FIELDS
+from .suggest import keys_of
 
 BODY_CHARS = 4000  # index the opening of long bodies: it carries the answer
 BATCH = 2048  # articles a build tokenises per task
@@ -54,8 +57,8 @@ def article_tokens(article: dict) -> tuple[list[list[str]], list[str]]:
 # -- one article -----------------------------------------------------------
 
 
-def index_one(article: dict, docno: int, postings: Postings, pinyin: Postings) -> None:
-    """Append the article's impacts, as docno, to both postings' deltas."""
+def index_one(article: dict, docno: int, postings: Postings, pinyin: Postings) -> tuple[str, str, str]:
+    """Append the article's impacts, as docno, to both postings' deltas; its title's suggestion keys."""
     fields, keys = article_tokens(article)
     vocab = postings.vocab
     tids = np.fromiter((vocab[w] for words in fields for w in words), np.int64)
@@ -68,6 +71,7 @@ def index_one(article: dict, docno: int, postings: Postings, pinyin: Postings) -
         kids = np.fromiter(map(pinyin.vocab.__getitem__, keys), np.int64, len(keys))
         kterms, _, kimpacts = _pinyin_rows(kids, np.full(len(kids), docno))
         pinyin.add(docno, dict(zip(kterms.tolist(), kimpacts.tolist(), strict=True)))
+    return keys_of(article.get("title") or "")
 
 
 # -- all articles ----------------------------------------------------------
@@ -75,8 +79,11 @@ def index_one(article: dict, docno: int, postings: Postings, pinyin: Postings) -
 _BUILDING: list[dict] = []  # the articles being built, inherited by forked workers
 
 
-def index_all(articles: list[dict], postings: Postings, pinyin: Postings, workers: int = 1) -> None:
-    """Load both postings with the articles' impacts, articles[n] as docno n.
+def index_all(
+    articles: list[dict], postings: Postings, pinyin: Postings, workers: int = 1
+) -> list[tuple[str, str, str]]:
+    """Load both postings with the articles' impacts, articles[n] as docno n;
+    the titles' suggestion keys by docno.
 
     workers > 1 forks that many processes (Linux) for the tokenising.
     """
@@ -86,9 +93,8 @@ def index_all(articles: list[dict], postings: Postings, pinyin: Postings, worker
     try:
         if workers > 1 and len(ranges) > 1 and "fork" in mp.get_all_start_methods():
             with mp.get_context("fork").Pool(workers) as pool:
-                _collect(pool.imap(_tokenise_batch, ranges), postings, pinyin)
-        else:
-            _collect(map(_tokenise_batch, ranges), postings, pinyin)
+                return _collect(pool.imap(_tokenise_batch, ranges), postings, pinyin)
+        return _collect(map(_tokenise_batch, ranges), postings, pinyin)
     finally:
         _BUILDING = []
 
@@ -106,8 +112,10 @@ def _tokenise_batch(bounds: tuple[int, int]) -> tuple:
     keys = Vocab()
     kids: list[int] = []
     kcounts: list[int] = []
+    titles: list[tuple[str, str, str]] = []
     for docno in range(lo, hi):
         fields, found = article_tokens(_BUILDING[docno])
+        titles.append(keys_of(_BUILDING[docno].get("title") or ""))
         for words in fields:
             tids.extend(map(local.__getitem__, words))
             lens.append(len(words))
@@ -115,18 +123,21 @@ def _tokenise_batch(bounds: tuple[int, int]) -> tuple:
         kcounts.append(len(found))
     return (
         lo, list(local), np.asarray(tids, np.int32), np.asarray(lens, np.int64),
-        list(keys), np.asarray(kids, np.int32), np.asarray(kcounts, np.int64),
+        list(keys), np.asarray(kids, np.int32), np.asarray(kcounts, np.int64), titles,
     )
 
 
-def _collect(batches: Iterable[tuple], postings: Postings, pinyin: Postings) -> None:
-    """Map the batches' local ids to the postings' vocabularies (in batch order) and load them."""
+def _collect(batches: Iterable[tuple], postings: Postings, pinyin: Postings) -> list[tuple[str, str, str]]:
+    """Map the batches' local ids to the postings' vocabularies (in batch order) and load them;
+    the suggestion keys of all batches."""
     vocab, pvocab = postings.vocab, pinyin.vocab
     term_rows: list[tuple[np.ndarray, ...]] = []
     pkeys: list[np.ndarray] = []
     pdocs: list[np.ndarray] = []
     nf = len(FIELDS)
-    for first, words, tids, lens, keys, kids, kcounts in batches:
+    suggest_keys: list[tuple[str, str, str]] = []
+    for first, words, tids, lens, keys, kids, kcounts, titles in batches:
+        suggest_keys.extend(titles)
         ndocs = len(kcounts)
         to_global = np.fromiter(map(vocab.__getitem__, words), np.int64, len(words))
         flds = np.repeat(np.tile(np.arange(nf), ndocs), lens)
@@ -139,6 +150,7 @@ def _collect(batches: Iterable[tuple], postings: Postings, pinyin: Postings) -> 
     postings.load(*_stack(term_rows))
     if pkeys and sum(map(len, pkeys)):
         pinyin.load(*_pinyin_rows(np.concatenate(pkeys), np.concatenate(pdocs)))
+    return suggest_keys
 
 
 def _stack(rows: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:

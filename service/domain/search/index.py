@@ -9,7 +9,8 @@ SearchIndex is the front; its parts each read on their own:
   pinyin keys);
 - scoring.py: BM25F impacts, scores of a plan, and the ranked page;
 - postings.py, highlight.py, suggest.py: the arrays, the <em> marks and
-  the completions.
+  the completions (their keys computed by the build, kept current by
+  upsert/remove, folded with the postings' delta, renumbered by compaction).
 
 What the front itself does:
 - Facets follow the usual faceted-UI rule: topic counts are over the
@@ -26,7 +27,8 @@ What the front itself does:
 - save/load: building tokenises every article (tens of seconds at 100k),
   so the built index is saved as one uncompressed .npz (each part's flat
   arrays under its name) and loaded at the next start. Derived parts (dense
-  rows) are recomputed, lazy ones (the suggester) rebuilt on first use. A
+  rows) are recomputed; the suggester is loaded ready, so the first reader
+  typing in the search box waits for nothing. A
   file of another FORMAT or scoring setup, or one that does not read, loads
   as None: it is a cache, the caller rebuilds.
 """
@@ -53,6 +55,7 @@ from .suggest import Suggester, popular_matches
 from .synonyms import Synonyms
 
 DELTA_DOCS = 2000
+COMPACT_DEAD = 1000  # dead docnos are dropped once more than this many and a quarter of the index
 ANSWERS_KEPT = 2048  # remembered search and suggest answers (cleared by any change)
 
 
@@ -86,7 +89,7 @@ def _locked(method):
 class SearchIndex:
     """In-process search index; see the module docstring for the design."""
 
-    FORMAT = 3  # bump when the saved layout changes
+    FORMAT = 4  # bump when the saved layout changes
 
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms.load()
@@ -94,16 +97,19 @@ class SearchIndex:
         self._reset()
 
     def _reset(self) -> None:
-        self._use(Documents(), Postings(), Postings(), Facet(), Facet())
+        self._use(Documents(), Postings(), Postings(), Facet(), Facet(), Suggester())
 
-    def _use(self, docs: Documents, postings: Postings, pinyin: Postings, topics: Facet, regions: Facet) -> None:
+    def _use(
+        self, docs: Documents, postings: Postings, pinyin: Postings, topics: Facet, regions: Facet,
+        suggester: Suggester,
+    ) -> None:
         self.docs = docs
         self.postings = postings
         self.pinyin = pinyin
         self.topics = topics
         self.regions = regions
+        self.suggester = suggester
         self.scorer = Scorer(docs, postings, pinyin)
-        self._suggester: Suggester | None = None
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
         self._answers = LRU(ANSWERS_KEPT)
@@ -132,7 +138,8 @@ class SearchIndex:
         articles = list(articles)
         for article in articles:
             self._register(article)
-        index_all(articles, self.postings, self.pinyin, workers)
+        keys = index_all(articles, self.postings, self.pinyin, workers)
+        self.suggester = Suggester.build(keys, self.docs)
 
     # -- incremental -----------------------------------------------------
 
@@ -145,9 +152,7 @@ class SearchIndex:
         """
         self.remove(str(article["id"]))
         docno = self._register(article)
-        index_one(article, docno, self.postings, self.pinyin)
-        if self._suggester is not None:
-            self._suggester.add(docno, self.docs.titles[docno])
+        self.suggester.add(docno, index_one(article, docno, self.postings, self.pinyin))
         self._changed()
         self._maintain()
 
@@ -157,8 +162,7 @@ class SearchIndex:
         docno = self.docs.remove(article_id)
         if docno is None:
             return
-        if self._suggester is not None:
-            self._suggester.remove(docno)
+        self.suggester.remove(docno)
         self._changed()
         self._maintain()
 
@@ -180,15 +184,18 @@ class SearchIndex:
         if self.postings.delta_docs >= DELTA_DOCS:
             self.postings.merge_delta()
             self.pinyin.merge_delta()
+        if self.docs.size - self.suggester.size >= DELTA_DOCS:  # docnos added since its last fold
+            self.suggester.fold(self.docs)
         total = self.docs.size
-        if self.docs.dead > 1000 and self.docs.dead * 4 > total:
+        if self.docs.dead > COMPACT_DEAD and self.docs.dead * 4 > total:
             self._compact()
 
     def _compact(self) -> None:
+        self.suggester.fold(self.docs)  # drops the dead while docs still numbers them
         keep, remap = self.docs.compact()
         for part in (self.postings, self.pinyin, self.topics, self.regions):
             part.compact(keep, remap)
-        self._suggester = None
+        self.suggester.compact(self.docs, keep, remap)
 
     def __len__(self) -> int:
         return self.docs.live
@@ -300,16 +307,8 @@ class SearchIndex:
             return []
         out = [{"text": q, "id": None} for q in popular_matches(prefix, popular)]
         docs = self.docs
-        if self._suggester is None:
-            self._suggester = Suggester(
-                ((d, t) for d, t in enumerate(docs.titles) if docs.ids[d] is not None),
-                lambda d: self.docs.ids[d],  # ties between equal titles go by article id
-            )
         seen = {o["text"] for o in out}
-        docnos = [
-            d for d in self._suggester.candidates(prefix)
-            if docs.alive[d] and not docs.draft[d]
-        ]
+        docnos = [d for d in self.suggester.candidates(prefix, docs) if not docs.draft[d]]
         for d in docnos:  # candidates() returns them ranked
             if docs.titles[d] not in seen:
                 seen.add(docs.titles[d])
@@ -366,10 +365,12 @@ class SearchIndex:
     def nbytes(self) -> int:
         """Bytes held in numpy arrays (Python-side vocab and strings excluded)."""
         arrays = self.docs.nbytes()
-        return arrays + sum(p.nbytes() for p in (self.postings, self.pinyin, self.topics, self.regions))
+        parts = (self.postings, self.pinyin, self.topics, self.regions, self.suggester)
+        return arrays + sum(p.nbytes() for p in parts)
 
 
 # What a saved file holds, each part's arrays under its name.
-_PARTS: dict[str, type[Documents] | type[Postings] | type[Facet]] = {
+_PARTS: dict[str, type[Documents] | type[Postings] | type[Facet] | type[Suggester]] = {
     "docs": Documents, "postings": Postings, "pinyin": Postings, "topics": Facet, "regions": Facet,
+    "suggester": Suggester,
 }
