@@ -7,7 +7,8 @@ SearchIndex is the front; its parts each read on their own:
   for a build and an upsert alike;
 - planning.py: a query's text to its plan (synonym groups, question words,
   pinyin keys);
-- scoring.py: BM25F impacts, scores of a plan, and the ranked page;
+- scoring.py: BM25F impacts and idf; scored_plan.py: a plan's scores of
+  any docnos; ranking.py: the page, scoring only what can reach it;
 - postings.py, highlight.py, suggest.py: the arrays, the <em> marks and
   the completions.
 
@@ -48,7 +49,9 @@ from .documents import Documents
 from .highlight import highlight
 from .planning import Plan, clean_query, plan_query
 from .postings import Facet, Postings
-from .scoring import Scorer, page
+from .ranking import page, ranked
+from .scored_plan import ScoredPlan
+from .scoring import Scorer
 from .suggest import Suggester, popular_matches
 from .synonyms import Synonyms
 
@@ -224,9 +227,9 @@ class SearchIndex:
         plan = self._plan(query)
         if not plan.groups and not plan.pinyin:
             return SearchResult(total=0)
-        acc = self.scorer.score(plan, size)
+        scored = ScoredPlan(self.scorer, plan)
         visible = self.docs.visible(size, include_drafts)
-        matched = (acc > 0) & visible
+        matched = scored.matches(size) & visible
         in_topic = None
         for name in ((topic,) if isinstance(topic, str) else topic or ()):  # a topic, or a family of them
             mask = self.topics.docs_with(name, size)
@@ -243,10 +246,13 @@ class SearchIndex:
             final = final & in_topic
         if region:
             final = final & in_region
-        candidates = np.flatnonzero(final)
-        ranked = page(self.docs, candidates, acc, offset, limit)
-        hits = [self._hit(int(d), float(acc[d]), plan) for d in ranked]
-        return SearchResult(total=len(candidates), hits=hits, facets=facets)
+        total = int(np.count_nonzero(final))
+        if not limit or offset >= total:
+            return SearchResult(total=total, facets=facets)
+        candidates, scores = ranked(scored, final, total, offset + limit)
+        at = page(self.docs, candidates, scores, offset, limit)
+        hits = [self._hit(int(candidates[i]), float(scores[i]), plan) for i in at]
+        return SearchResult(total=total, hits=hits, facets=facets)
 
     def _hit(self, docno: int, score: float, plan: Plan) -> Hit:
         keys = {k for k, _ in plan.pinyin}
@@ -270,15 +276,17 @@ class SearchIndex:
         size = self.docs.size
         if not size or not terms or limit <= 0:
             return []
-        acc = np.zeros(size, np.float32)
-        for term, weight in terms:
-            self.scorer.add_term(acc, self.postings, term, weight)
-        visible = (acc > 0) & self.docs.visible(size)
+        scored = ScoredPlan.of_terms(self.scorer, terms)
+        final = scored.matches(size) & self.docs.visible(size)
         skip = self.docs.docno.get(exclude) if exclude is not None else None
         if skip is not None:
-            visible[skip] = False
+            final[skip] = False
+        total = int(np.count_nonzero(final))
+        if not total:
+            return []
+        candidates, scores = ranked(scored, final, total, limit)
         ids = self.docs.ids
-        return [ids[d] or "" for d in page(self.docs, np.flatnonzero(visible), acc, 0, limit).tolist()]
+        return [ids[candidates[i]] or "" for i in page(self.docs, candidates, scores, 0, limit)]
 
     # -- suggestions -----------------------------------------------------
 
