@@ -93,7 +93,7 @@ def _same_scores(index: SearchIndex, query: str) -> None:
     size = index.docs.size
     want = search_reference._Scores(index).score(plan, size)
     scored = ScoredPlan(index.scorer, plan)
-    got = scored.scores_of(np.arange(size))
+    got = scored.scores_of(np.arange(size), size)
     assert got.dtype == np.float32
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), query
     assert np.array_equal(scored.matches(size), want > 0), query

@@ -5,11 +5,18 @@ ranked() scores a few thousand likely documents exactly, takes the k-th
 best score among them (k = offset + limit) as a threshold, and proves that
 no other match reaches it: every document left out has each source's
 impact at most a cap, so scores at most ScoredPlan.scores(caps) (the
-formula is monotone), and the caps are chosen so that bound stays below
-the threshold. Sources get a common fraction of their highest impact as
-cap, the largest fraction whose bound stays below the threshold; short
-postings lists are taken whole. Documents with an impact above its cap
-come from the dense rows (one pass over a byte a docno) or the postings.
+formula is monotone), and the caps are chosen so that this bound stays
+below the threshold. Documents above a cap come from the dense rows (one
+pass over a byte a docno) or the postings; short lists are taken whole.
+
+Caps trade candidates for bound: a rare, heavy word is better taken whole
+and 医保 (light, everywhere) capped high. For each of a range of prices
+of bound in candidates, every source takes the cap minimising its
+candidates plus the price of its share of the bound (from the impact
+histograms, in one vectorised pass); the first round takes the choice
+with the lowest exact bound that fits a budget, the second (when that
+bound is not below the threshold) the one with the fewest candidates
+whose exact bound is.
 
 The answer is then the exhaustive scorer's: the same float32 scores of
 the same documents (all of those tied with the k-th are kept), ranked by
@@ -26,64 +33,73 @@ from .scored_plan import ScoredPlan
 FIRST_CANDIDATES = 2048  # documents (before filters) scored to find the threshold
 ALL_AT_ONCE = 4096  # matches this few are all scored
 SHORT_POSTINGS = 2048  # sources this short give all their documents as candidates
-LEVELS = np.arange(257)  # cap fractions, in 256ths of a source's highest impact
+PRICES = np.geomspace(1e-4, 1e4, 49)[:, None]  # of bound (share of the most) in candidates (share of all)
+LEVELS = np.arange(256)
 
 
 def ranked(plan: ScoredPlan, final: np.ndarray, total: int, want: int) -> tuple[np.ndarray, np.ndarray]:
     """(docnos, exact scores) of some final documents holding all that rank in the first want."""
+    size = len(final)
     if total <= max(ALL_AT_ONCE, want):
         docnos = np.flatnonzero(final)
-        return docnos, plan.scores_of(docnos)
-    caps, estimate = _caps(plan)
+        return docnos, plan.scores_of(docnos, size)
+    caps, counts = _caps(plan, size)
+    bounds = plan.scores([c.astype(np.uint8) for c in caps])  # exact, per price
     budget = max(FIRST_CANDIDATES, 4 * want)
     while True:
-        # The lowest caps whose candidates fit the budget (fewer candidates at higher caps).
-        level = int(np.argmax(estimate <= budget)) if estimate[-1] <= budget else len(LEVELS) - 1
-        if level == 0:
+        fits = counts <= budget
+        if not fits.any() or counts[fits].max() * 2 > total:
             docnos = np.flatnonzero(final)
-            return docnos, plan.scores_of(docnos)
-        docnos = _candidates(plan, caps, level, final)
+            return docnos, plan.scores_of(docnos, size)
+        choice = int(np.flatnonzero(fits)[np.argmin(bounds[fits])])
+        docnos = _candidates(plan, caps, choice, final)
         if len(docnos) >= want:
             break
         budget *= 16
-    scores = plan.scores_of(docnos)
+    scores = plan.scores_of(docnos, size)
     threshold = np.partition(scores, len(scores) - want)[len(scores) - want]
-    bound = plan.scores([c.astype(np.uint8) for c in caps])
-    if bound[level] < threshold:
+    if bounds[choice] < threshold:
         return docnos, scores
-    # bound rises with the level and bound[0] is 0 below any match's score.
-    level = int(np.flatnonzero(bound < threshold).max())
-    if level == 0:
+    below = np.flatnonzero(bounds < threshold)  # never empty: the highest price caps nothing
+    choice = int(below[np.argmin(counts[below])])
+    if counts[choice] * 2 > total:
         docnos = np.flatnonzero(final)
     else:
-        docnos = _candidates(plan, caps, level, final)
-    return docnos, plan.scores_of(docnos)
+        docnos = _candidates(plan, caps, choice, final)
+    return docnos, plan.scores_of(docnos, size)
 
 
-def _caps(plan: ScoredPlan) -> tuple[list[np.ndarray], np.ndarray]:
-    """Each source's cap at every level, and the candidates (before filters) each level gives."""
-    caps = []
-    estimate = np.zeros(len(LEVELS), np.int64)
+def _caps(plan: ScoredPlan, size: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each source's cap at every price, and the candidates (before filters) each price gives."""
+    weights = plan.weights()
+    hists, tops = [], []
     for source in plan.sources:
-        if source.length <= SHORT_POSTINGS:
-            caps.append(np.zeros(len(LEVELS), np.int64))
-            estimate += source.length
+        hist = source.histogram() if source.length > SHORT_POSTINGS else None
+        hists.append(hist)
+        tops.append(int(np.flatnonzero(hist[1:]).max()) + 1 if hist is not None and hist[1:].any() else 0)
+    most = max(float(np.dot(weights, tops)), 1e-30)
+    caps = []
+    counts = np.zeros(len(PRICES), np.int64)
+    for source, hist, weight in zip(plan.sources, hists, weights, strict=True):
+        if hist is None:  # short: taken whole, whatever the price
+            caps.append(np.zeros(len(PRICES), np.int64))
+            counts += source.length
             continue
-        hist = source.histogram()
-        top = int(np.flatnonzero(hist).max()) if hist[1:].any() else 0
-        cap = LEVELS * top // 256
         above = np.concatenate((np.cumsum(hist[::-1])[::-1][1:], [0]))  # above[c]: impacts > c
+        cost = above / max(size, 1) + PRICES * (weight / most) * LEVELS
+        cap = np.argmin(cost, axis=1)
         caps.append(cap)
-        estimate += above[cap]
-    return caps, estimate
+        counts += above[cap]
+    return caps, counts
 
 
-def _candidates(plan: ScoredPlan, caps: list[np.ndarray], level: int, final: np.ndarray) -> np.ndarray:
-    """Sorted final docnos with some source's impact above its cap at this level."""
-    parts = [source.above(int(cap[level])) for source, cap in zip(plan.sources, caps, strict=True)]
-    docnos = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    docnos = docnos[final[docnos]] if len(docnos) else docnos
-    return np.unique(docnos)
+def _candidates(plan: ScoredPlan, caps: list[np.ndarray], choice: int, final: np.ndarray) -> np.ndarray:
+    """Sorted final docnos with some source's impact above its cap at this price."""
+    mask = np.zeros(len(final), bool)
+    for source, cap in zip(plan.sources, caps, strict=True):
+        mask[source.above(int(cap[choice]))] = True
+    mask &= final
+    return np.flatnonzero(mask)
 
 
 def page(docs: Documents, candidates: np.ndarray, scores: np.ndarray, offset: int, limit: int) -> np.ndarray:

@@ -33,8 +33,8 @@ class Source:
     term: str
     length: int  # postings (base and delta, dead docnos included)
 
-    def impacts(self, docnos: np.ndarray) -> np.ndarray:
-        """uint8 impacts of the term in these docnos, 0 where absent."""
+    def impacts(self, docnos: np.ndarray, size: int) -> np.ndarray:
+        """uint8 impacts of the term in these docnos (all below size), 0 where absent."""
         dense = self.postings.dense_row(self.term)
         if dense is not None:
             row, extra_docs, extra_imps = dense
@@ -48,6 +48,10 @@ class Source:
         found = self.postings.get(self.term)
         if found is None:
             return np.zeros(len(docnos), np.uint8)
+        if len(docnos) * 16 > size:  # many docnos: a scatter and a gather beat binary searches
+            row = np.zeros(size, np.uint8)
+            row[found[0]] = found[1]
+            return row[docnos]
         return _lookup(*found, docnos)
 
     def above(self, cap: int) -> np.ndarray:
@@ -171,7 +175,7 @@ class ScoredPlan:
             docs = self.sources[rarest].above(0)
             for s in needed:
                 if s != rarest and len(docs):
-                    docs = docs[self.sources[s].impacts(docs) > 0]
+                    docs = docs[self.sources[s].impacts(docs, size) > 0]
             mask[docs] = True
         return mask
 
@@ -203,6 +207,18 @@ class ScoredPlan:
             acc += extra * (acc > 0)
         return acc
 
-    def scores_of(self, docnos: np.ndarray) -> np.ndarray:
-        """Exact float32 scores of these docnos."""
-        return self.scores([s.impacts(docnos) for s in self.sources])
+    def scores_of(self, docnos: np.ndarray, size: int) -> np.ndarray:
+        """Exact float32 scores of these docnos (all below size)."""
+        return self.scores([s.impacts(docnos, size) for s in self.sources])
+
+    def weights(self) -> np.ndarray:
+        """Per source, about what a unit of its impact adds to a score (for choosing caps)."""
+        out = np.zeros(len(self.sources))
+        for step in self.steps:
+            pairs = [(step[1], step[2])] if step[0] == "term" else [
+                pair for sources, scales in step[1] for pair in zip(sources, scales, strict=True)]
+            for source, scale in pairs:
+                out[source] += scale
+        for source, scale in self.boosts:
+            out[source] += scale
+        return out
