@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from service.domain.search.facets import Facet
 from service.domain.search.highlight import highlight
 from service.domain.search.index import Hit, SearchIndex, SearchResult
 from service.domain.search.planning import Plan, clean_query
-from service.domain.search.postings import IMPACT_SCALE, Facet, Postings
+from service.domain.search.postings import IMPACT_SCALE, Postings
 from service.domain.search.scoring import GROUP_EXTRA
 
 

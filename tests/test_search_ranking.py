@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import search_eval
+from service.domain.search import facets, ranking
 from service.domain.search import index as search_index
-from service.domain.search import ranking
 from service.domain.search.index import SearchIndex
 from service.domain.search.scored_plan import ScoredPlan
 from tests import search_reference
@@ -174,6 +174,7 @@ options = st.fixed_dictionaries({
 def _small_deltas():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search_index, "DELTA_DOCS", 4)  # merge deltas now and then
+        patch.setattr(facets, "DELTA_ASSIGNMENTS", 5)
         yield
 
 

@@ -46,9 +46,10 @@ from ..lru import LRU
 from ..store import npz
 from .building import fingerprint, index_all, index_one
 from .documents import Documents
+from .facets import Facet
 from .highlight import highlight
 from .planning import Plan, clean_query, plan_query
-from .postings import Facet, Postings
+from .postings import Postings
 from .ranking import page, ranked
 from .scored_plan import ScoredPlan
 from .scoring import Scorer
@@ -238,8 +239,8 @@ class SearchIndex:
         topic_universe = visible & in_region if region else visible
         region_universe = visible & in_topic if topic else visible
         facets = {
-            "topics": self.topics.counts(matched & topic_universe, topic_universe),
-            "regions": self.regions.counts(matched & region_universe, region_universe),
+            "topics": self.topics.counts(matched & topic_universe),
+            "regions": self.regions.counts(matched & region_universe),
         }
         final = matched
         if topic:

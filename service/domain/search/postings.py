@@ -1,4 +1,4 @@
-"""Array-backed postings and facet assignments for the search index.
+"""Array-backed postings for the search index (facet assignments: facets.py).
 
 A dict of Python lists costs ~1 GB and 100+ ms per common-term query at
 100k articles; flat numpy arrays (CSR: one docno array and one impact array,
@@ -7,7 +7,7 @@ in a fraction of a millisecond. Arrays are expensive to grow one document at
 a time, so changes go to a small append-only delta of Python lists that is
 folded into the arrays (one np.insert pass) once it holds enough documents.
 Removed documents are only masked out; compact() drops them in bulk.
-state()/from_state() turn both classes into flat arrays and back, so the
+state()/from_state() turn them into flat arrays and back, so the
 search index can be saved to one file and loaded instead of rebuilt.
 """
 
@@ -234,123 +234,3 @@ class Postings:
         postings.delta_docs = int(arrays["delta_docs"][0])
         postings._refresh_dense()
         return postings
-
-
-class Facet:
-    """(docno, value id) assignments, e.g. an article's topics or regions."""
-
-    def __init__(self) -> None:
-        self.vocab = Vocab()
-        self.names: list[str] = []
-        self.docs = np.empty(0, np.int32)
-        self.vals = np.empty(0, np.int32)
-        self.delta_docs: list[int] = []
-        self.delta_vals: list[int] = []
-        self._indptr: np.ndarray | None = None
-        self._universe_key: int | None = None
-        self._universe_counts = np.zeros(0, np.int64)
-
-    def _changed(self) -> None:
-        self._indptr = None
-        self._universe_key = None
-
-    def _value(self, name: str) -> int:
-        vid = self.vocab[name]
-        if vid == len(self.names):
-            self.names.append(name)
-        return vid
-
-    def add(self, docno: int, names: list[str]) -> None:
-        for name in dict.fromkeys(names):  # each value once per document
-            self.delta_docs.append(docno)
-            self.delta_vals.append(self._value(name))
-
-    def merge_delta(self) -> None:
-        if self.delta_docs:
-            self.docs = np.concatenate((self.docs, np.asarray(self.delta_docs, np.int32)))
-            self.vals = np.concatenate((self.vals, np.asarray(self.delta_vals, np.int32)))
-            self.delta_docs, self.delta_vals = [], []
-            self._changed()
-
-    def compact(self, keep: np.ndarray, remap: np.ndarray) -> None:
-        self.merge_delta()
-        kept = keep[self.docs]
-        self.docs = remap[self.docs[kept]].astype(np.int32)
-        self.vals = self.vals[kept]
-        self._changed()
-
-    def docs_with(self, name: str, size: int) -> np.ndarray:
-        """Boolean mask over docnos of the documents carrying this value."""
-        mask = np.zeros(size, bool)
-        vid = self.vocab.get(name)
-        if vid is not None:
-            self.merge_delta()
-            mask[self.docs[self.vals == vid]] = True
-        return mask
-
-    def _by_doc(self, size: int) -> np.ndarray:
-        """indptr over docnos (assignments are kept in docno order)."""
-        if self._indptr is None or len(self._indptr) != size + 1:
-            self._indptr = np.searchsorted(self.docs, np.arange(size + 1))
-        return self._indptr
-
-    def _count_docs(self, docnos: np.ndarray, size: int) -> np.ndarray:
-        indptr = self._by_doc(size)
-        starts, ends = indptr[docnos], indptr[docnos + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return np.zeros(len(self.names), np.int64)
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        picks = offsets + np.arange(total)
-        return np.bincount(self.vals[picks], minlength=len(self.names))
-
-    def counts(self, matched: np.ndarray, universe: np.ndarray) -> list[tuple[str, int]]:
-        """(value, count) over the matched docnos, most frequent first.
-
-        Counts over whichever is smaller, the matches or the rest of the
-        universe (visible docs), so a query matching nearly everything (医保)
-        costs no more than one matching almost nothing.
-        """
-        self.merge_delta()
-        if not len(self.docs):
-            return []
-        size = len(matched)
-        hits_idx = np.flatnonzero(matched)
-        if len(hits_idx) * 2 <= size:
-            hits = self._count_docs(hits_idx, size)
-        else:
-            key = universe.tobytes().__hash__()
-            if self._universe_key != key:
-                self._universe_counts = self._count_docs(np.flatnonzero(universe), size)
-                self._universe_key = key
-            hits = self._universe_counts - self._count_docs(np.flatnonzero(universe & ~matched), size)
-        nonzero = np.flatnonzero(hits)
-        order = sorted(nonzero.tolist(), key=lambda v: (-hits[v], self.names[v]))
-        return [(self.names[v], int(hits[v])) for v in order]
-
-    def nbytes(self) -> int:
-        return self.docs.nbytes + self.vals.nbytes
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Everything but the caches, as flat arrays (names are the vocab in id order)."""
-        return {
-            **npz.pack_strings("names", self.names),
-            "docs": self.docs,
-            "vals": self.vals,
-            "delta_docs": np.asarray(self.delta_docs, np.int32),
-            "delta_vals": np.asarray(self.delta_vals, np.int32),
-        }
-
-    @classmethod
-    def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Facet:
-        facet = cls()
-        facet.names = npz.unpack_strings(arrays, "names")
-        facet.vocab = Vocab.of(facet.names)
-        facet.docs = arrays["docs"].astype(np.int32, copy=False)
-        facet.vals = arrays["vals"].astype(np.int32, copy=False)
-        facet.delta_docs = arrays["delta_docs"].tolist()
-        facet.delta_vals = arrays["delta_vals"].tolist()
-        if len(facet.docs) != len(facet.vals) or len(facet.delta_docs) != len(facet.delta_vals):
-            raise ValueError("facet arrays do not match")
-        return facet
