@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import search_eval
-from service.domain.search import facets, ranking
+from service.domain.search import facets, postings, ranking
 from service.domain.search import index as search_index
 from service.domain.search.index import SearchIndex
 from service.domain.search.scored_plan import ScoredPlan
@@ -170,11 +170,17 @@ options = st.fixed_dictionaries({
 })
 
 
+# (DENSE_TERMS, DENSE_ON_USE): dense rows built with the index, on first use (and dropped), or none.
+DENSE = [(64, 64), (2, 64), (2, 1), (0, 0)]
+
+
 @contextlib.contextmanager
-def _small_deltas():
+def _small_deltas(dense: tuple[int, int] = DENSE[0]):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search_index, "DELTA_DOCS", 4)  # merge deltas now and then
         patch.setattr(facets, "DELTA_ASSIGNMENTS", 5)
+        patch.setattr(postings, "DENSE_TERMS", dense[0])
+        patch.setattr(postings, "DENSE_ON_USE", dense[1])
         yield
 
 
@@ -201,11 +207,11 @@ def _changed_index(corpus: list[dict], changes: list[tuple]) -> SearchIndex:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(changed_corpora(), st.lists(st.tuples(queries, options), min_size=1, max_size=8), st.sampled_from(BUDGETS))
-def test_random_corpora_match_the_reference(corpus_changes, asked, budget):
-    with _small_deltas():
+@given(changed_corpora(), st.lists(st.tuples(queries, options), min_size=1, max_size=8), st.sampled_from(BUDGETS),
+       st.sampled_from(DENSE))
+def test_random_corpora_match_the_reference(corpus_changes, asked, budget, dense):
+    with _small_deltas(dense), _budget(budget):
         index = _changed_index(*corpus_changes)
-    with _budget(budget):
         for query, opts in asked:
             _same(index, query, **opts)
             _same_scores(index, query)
@@ -214,10 +220,9 @@ def test_random_corpora_match_the_reference(corpus_changes, asked, budget):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(changed_corpora(), st.lists(st.tuples(st.sampled_from(COMMON + RARE + QUESTION), st.floats(0.1, 3.0)),
                                    min_size=1, max_size=5),
-       st.integers(1, 30), st.sampled_from(BUDGETS))
-def test_random_similar_matches_the_reference(corpus_changes, terms, limit, budget):
-    with _small_deltas():
+       st.integers(1, 30), st.sampled_from(BUDGETS), st.sampled_from(DENSE))
+def test_random_similar_matches_the_reference(corpus_changes, terms, limit, budget, dense):
+    with _small_deltas(dense), _budget(budget):
         index = _changed_index(*corpus_changes)
-    exclude = index.docs.ids[0] if index.docs.size else None
-    with _budget(budget):
+        exclude = index.docs.ids[0] if index.docs.size else None
         assert index.similar(terms, limit, exclude) == search_reference.similar(index, terms, limit, exclude)

@@ -13,6 +13,7 @@ search index can be saved to one file and loaded instead of rebuilt.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..store import npz
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
 DENSE_TERMS = 64  # at most this many terms get a dense row (N bytes each)
 DENSE_SHARE = 8  # ... and only terms in at least 1/8 of the documents
+DENSE_ON_USE = 64  # rows of other terms that common, built when a query reads them, the last used kept
 
 
 class Vocab(dict):
@@ -68,6 +70,8 @@ class Postings:
         self.delta_docs = 0
         self.dense: dict[int, np.ndarray] = {}
         self.dense_counts: dict[int, np.ndarray] = {}
+        self._dense_size = 0
+        self._on_use: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     # -- dense rows for the commonest terms ---------------------------------
 
@@ -82,7 +86,8 @@ class Postings:
         """
         self.dense = {}
         self.dense_counts = {}
-        size = int(self.docs.max()) + 1 if len(self.docs) else 0
+        self._on_use = OrderedDict()
+        size = self._dense_size = int(self.docs.max()) + 1 if len(self.docs) else 0
         lengths = np.diff(self.indptr)
         if not size or not len(lengths):
             return
@@ -94,12 +99,35 @@ class Postings:
             self.dense[tid] = row
             self.dense_counts[tid] = np.bincount(self.imps[lo:hi], minlength=256)
 
+    def _row(self, tid: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(dense row, impact histogram) of a term common enough for one, else None."""
+        row = self.dense.get(tid)
+        if row is not None:
+            return row, self.dense_counts[tid]
+        found = self._on_use.get(tid)
+        if found is not None:
+            self._on_use.move_to_end(tid)
+            return found
+        if tid + 1 >= len(self.indptr):
+            return None
+        lo, hi = self.indptr[tid], self.indptr[tid + 1]
+        if not self._dense_size or (hi - lo) * DENSE_SHARE < self._dense_size:
+            return None
+        # One of many common words (a corpus of templates has hundreds): a row on first use.
+        row = np.zeros(self._dense_size, np.uint8)
+        row[self.docs[lo:hi]] = self.imps[lo:hi]
+        found = self._on_use[tid] = (row, np.bincount(self.imps[lo:hi], minlength=256))
+        while len(self._on_use) > DENSE_ON_USE:
+            self._on_use.popitem(last=False)
+        return found
+
     def dense_row(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(dense row, delta docnos, delta impacts) for a common term, else None."""
         tid = self.vocab.get(term)
-        row = self.dense.get(tid) if tid is not None else None
-        if row is None:
+        found = self._row(tid) if tid is not None else None
+        if found is None:
             return None
+        row = found[0]
         extra = self.delta.get(tid)
         if extra:
             return row, np.asarray(extra[0], np.int32), np.asarray(extra[1], np.uint8)
@@ -107,7 +135,7 @@ class Postings:
 
     def dense_histogram(self, term: str) -> np.ndarray:
         """Base documents per impact value of a term with a dense row (delta excluded)."""
-        return self.dense_counts[self.vocab[term]]
+        return self._row(self.vocab[term])[1]
 
     # -- bulk ------------------------------------------------------------
 
@@ -196,6 +224,7 @@ class Postings:
 
     def nbytes(self) -> int:
         dense = sum(row.nbytes for row in self.dense.values())
+        dense += sum(row.nbytes for row, _ in self._on_use.values())
         return self.indptr.nbytes + self.docs.nbytes + self.imps.nbytes + dense
 
     # -- saving ----------------------------------------------------------
