@@ -129,9 +129,12 @@ class Facet:
         return [(self.names[v], int(hits[v])) for v in order]
 
     def nbytes(self) -> int:
+        return self.docs.nbytes + self.vals.nbytes
+
+    def cached_nbytes(self) -> int:
+        """Bytes of the copy by value (built on the first count)."""
         by_value = self._by_value
-        extra = 0 if by_value is None else by_value.docs.nbytes + sum(b.nbytes for b in by_value.bits.values())
-        return self.docs.nbytes + self.vals.nbytes + extra
+        return 0 if by_value is None else by_value.docs.nbytes + sum(b.nbytes for b in by_value.bits.values())
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything but the by-value copy, as flat arrays (names are the vocab in id order)."""

@@ -373,9 +373,13 @@ class SearchIndex:
     # -- diagnostics -----------------------------------------------------
 
     def nbytes(self) -> int:
-        """Bytes held in numpy arrays (Python-side vocab and strings excluded)."""
+        """Bytes held in numpy arrays (Python-side vocab and strings, and what cached_nbytes counts, excluded)."""
         arrays = self.docs.nbytes()
         return arrays + sum(p.nbytes() for p in (self.postings, self.pinyin, self.topics, self.regions))
+
+    def cached_nbytes(self) -> int:
+        """Bytes of what queries build as they need it (rows of common words, facets by value)."""
+        return sum(p.cached_nbytes() for p in (self.postings, self.pinyin, self.topics, self.regions))
 
 
 # What a saved file holds, each part's arrays under its name.

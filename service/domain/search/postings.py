@@ -224,8 +224,11 @@ class Postings:
 
     def nbytes(self) -> int:
         dense = sum(row.nbytes for row in self.dense.values())
-        dense += sum(row.nbytes for row, _ in self._on_use.values())
         return self.indptr.nbytes + self.docs.nbytes + self.imps.nbytes + dense
+
+    def cached_nbytes(self) -> int:
+        """Bytes of the rows built on use (at most DENSE_ON_USE of N bytes)."""
+        return sum(row.nbytes for row, _ in self._on_use.values())
 
     # -- saving ----------------------------------------------------------
 
