@@ -35,6 +35,7 @@ ALL_AT_ONCE = 4096  # matches this few are all scored
 SHORT_POSTINGS = 2048  # sources this short give all their documents as candidates
 PRICES = np.geomspace(1e-4, 1e4, 49)[:, None]  # of bound (share of the most) in candidates (share of all)
 LEVELS = np.arange(256)
+OTHER_BOXES = 2  # boxes besides the first, each opening one more source
 
 
 def ranked(plan: ScoredPlan, final: np.ndarray, total: int, want: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,11 +63,54 @@ def ranked(plan: ScoredPlan, final: np.ndarray, total: int, want: int) -> tuple[
         return docnos, scores
     below = np.flatnonzero(bounds < threshold)  # never empty: the highest price caps nothing
     choice = int(below[np.argmin(counts[below])])
-    if counts[choice] * 2 > total:
-        docnos = np.flatnonzero(final)
-    else:
-        docnos = _candidates(plan, caps, choice, final)
+    docnos = _outside(plan, _boxes(plan, [int(c[choice]) for c in caps], threshold, size), final)
     return docnos, plan.scores_of(docnos, size)
+
+
+def _boxes(plan: ScoredPlan, start: list[int], threshold: np.float32, size: int) -> list[list[int]]:
+    """Caps (boxes of impacts) each bounding the score below the threshold, to exclude what lies inside any.
+
+    The first raises the chosen price's caps one source at a time, as far as the exact bound allows,
+    those giving the most candidates first; the others start from nothing with one of the sources
+    left most open by the first, so that together they also exclude a document strong in one word
+    alone (社保卡 without 激活, 激活 without 社保卡).
+    """
+    big = [i for i, source in enumerate(plan.sources) if source.length > SHORT_POSTINGS]
+    hists = {i: plan.sources[i].histogram() for i in big}
+
+    def above(i: int, cap: int) -> int:
+        return int(hists[i][cap + 1:].sum())
+
+    first = _raised(plan, start, sorted(big, key=lambda i: -above(i, start[i])), threshold)
+    boxes = [first]
+    open_most = sorted((i for i in big if first[i] < 255), key=lambda i: -above(i, first[i]))
+    for i in open_most[:OTHER_BOXES]:
+        rest = sorted((j for j in big if j != i), key=lambda j: -above(j, first[j]))
+        boxes.append(_raised(plan, [0] * len(start), [i, *rest], threshold))
+    return boxes
+
+
+def _raised(plan: ScoredPlan, box: list[int], order: list[int], threshold: np.float32) -> list[int]:
+    """The box with each source's cap in turn raised to the highest whose exact bound is below the threshold."""
+    box = list(box)
+    levels = LEVELS.astype(np.uint8)
+    for i in order:
+        trial = [np.full(len(levels), c, np.uint8) for c in box]
+        trial[i] = levels
+        box[i] = int(np.flatnonzero(plan.scores(trial) < threshold).max())  # the cap it had is below
+    return box
+
+
+def _outside(plan: ScoredPlan, boxes: list[list[int]], final: np.ndarray) -> np.ndarray:
+    """Sorted final docnos inside none of the boxes (some impact above its cap in each)."""
+    mask = final.copy()
+    for box in boxes:
+        outside = np.zeros(len(final), bool)
+        for source, cap in zip(plan.sources, box, strict=True):
+            if cap < 255:
+                source.mark(outside, cap)
+        mask &= outside
+    return np.flatnonzero(mask)
 
 
 def _caps(plan: ScoredPlan, size: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -97,7 +141,7 @@ def _candidates(plan: ScoredPlan, caps: list[np.ndarray], choice: int, final: np
     """Sorted final docnos with some source's impact above its cap at this price."""
     mask = np.zeros(len(final), bool)
     for source, cap in zip(plan.sources, caps, strict=True):
-        mask[source.above(int(cap[choice]))] = True
+        source.mark(mask, int(cap[choice]))
     mask &= final
     return np.flatnonzero(mask)
 

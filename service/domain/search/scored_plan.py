@@ -77,17 +77,17 @@ class Source:
         found = self.postings.get(self.term)
         return np.bincount(found[1], minlength=256) if found is not None else np.zeros(256, np.int64)
 
-    def mark(self, mask: np.ndarray) -> None:
-        """mask[d] = True for every docno holding the term."""
+    def mark(self, mask: np.ndarray, cap: int = 0) -> None:
+        """mask[d] = True for every docno whose impact exceeds cap (0: every docno holding the term)."""
         dense = self.postings.dense_row(self.term)
         if dense is not None:
-            row, extra_docs, _ = dense
-            mask[: len(row)] |= row > 0
-            mask[extra_docs] = True
+            row, extra_docs, extra_imps = dense
+            np.logical_or(mask[: len(row)], row > cap, out=mask[: len(row)])
+            mask[extra_docs[extra_imps > cap] if cap else extra_docs] = True
             return
         found = self.postings.get(self.term)
         if found is not None:
-            mask[found[0]] = True
+            mask[found[0] if cap <= 0 else found[0][found[1] > cap]] = True
 
 
 def _lookup(docs: np.ndarray, imps: np.ndarray, docnos: np.ndarray) -> np.ndarray:
@@ -172,6 +172,16 @@ class ScoredPlan:
                 self.sources[needed[0]].mark(mask)
                 continue
             rarest = min(needed, key=lambda s: self.sources[s].length)
+            if self.sources[rarest].length * 16 > size:  # all common: masks are cheaper than docnos
+                held = np.zeros(size, bool)
+                self.sources[rarest].mark(held)
+                for s in needed:
+                    if s != rarest:
+                        other = np.zeros(size, bool)
+                        self.sources[s].mark(other)
+                        held &= other
+                mask |= held
+                continue
             docs = self.sources[rarest].above(0)
             for s in needed:
                 if s != rarest and len(docs):
