@@ -1,12 +1,13 @@
 """Facet assignments, e.g. an article's topics or regions, and their counts over a query's matches.
 
 Assignments are (docno, value id) pairs in docno order, with a small delta
-of new ones. Counting them per query over the matches (a few hundred
-thousand at a million articles) costs milliseconds; instead the base
-assignments are also kept by value: each common value's documents as one
-bit a docno, so its count is a popcount of those bits and the matches',
-and each rare value's as a docno list, so its count is a gather. The delta
-is counted directly and folded in once it holds DELTA_ASSIGNMENTS.
+of new ones, counted directly and folded in once it holds
+DELTA_ASSIGNMENTS. The base is counted whichever way is cheapest:
+- few matches (or, against remembered counts of the whole universe, few
+  visible non-matches, as for 医保): their assignments, read by docno;
+- otherwise by value: each common value's documents are kept as one bit a
+  docno, so its count is a popcount of those bits and the matches', and
+  each rare value's as a docno list, so its count is a gather.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .postings import Vocab
 
 DELTA_ASSIGNMENTS = 4096
 BITS_SHARE = 16  # values on at least 1/16 of the docnos are kept as bits
+FEW_SHARE = 16  # matches (or non-matches) in fewer than 1/16 of the docnos are counted by docno
+UNIVERSES_KEPT = 8
 
 
 class _ByValue:
@@ -68,6 +71,13 @@ class Facet:
         self.delta_docs: list[int] = []
         self.delta_vals: list[int] = []
         self._by_value: _ByValue | None = None
+        self._by_doc: np.ndarray | None = None  # indptr of the base over docnos
+        self._universes: dict[object, np.ndarray] = {}
+
+    def _base_changed(self) -> None:
+        self._by_value = None
+        self._by_doc = None
+        self._universes = {}
 
     def _value(self, name: str) -> int:
         vid = self.vocab[name]
@@ -87,14 +97,14 @@ class Facet:
             self.docs = np.concatenate((self.docs, np.asarray(self.delta_docs, np.int32)))
             self.vals = np.concatenate((self.vals, np.asarray(self.delta_vals, np.int32)))
             self.delta_docs, self.delta_vals = [], []
-            self._by_value = None
+            self._base_changed()
 
     def compact(self, keep: np.ndarray, remap: np.ndarray) -> None:
         self.merge_delta()
         kept = keep[self.docs]
         self.docs = remap[self.docs[kept]].astype(np.int32)
         self.vals = self.vals[kept]
-        self._by_value = None
+        self._base_changed()
 
     def _values(self, size: int) -> _ByValue:
         """The base by value, rebuilt when merged or outgrown (capacity leaves room to grow)."""
@@ -116,11 +126,49 @@ class Facet:
                 mask[delta[np.asarray(self.delta_vals) == vid]] = True
         return mask
 
-    def counts(self, matched: np.ndarray) -> list[tuple[str, int]]:
-        """(value, count) over the matched docnos, most frequent first."""
+    def _count_docs(self, docnos: np.ndarray) -> np.ndarray:
+        """Base assignments per value of these docnos."""
+        if self._by_doc is None:
+            top = int(self.docs.max()) + 1 if len(self.docs) else 0
+            self._by_doc = np.searchsorted(self.docs, np.arange(top + 1))
+        indptr = self._by_doc
+        docnos = docnos[docnos < len(indptr) - 1]
+        starts, ends = indptr[docnos], indptr[docnos + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(len(self.names), np.int64)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return np.bincount(self.vals[offsets + np.arange(total)], minlength=len(self.names))
+
+    def _base_counts(self, matched: np.ndarray, universe: np.ndarray | None, key: object) -> np.ndarray:
+        size = len(matched)
+        if np.count_nonzero(matched) * FEW_SHARE <= size:
+            return self._count_docs(np.flatnonzero(matched))
+        if universe is not None:
+            rest = universe & ~matched
+            if np.count_nonzero(rest) * FEW_SHARE <= size:
+                whole = self._universes.get(key)
+                if whole is None or len(whole) != len(self.names):
+                    if len(self._universes) >= UNIVERSES_KEPT:
+                        self._universes.clear()
+                    whole = self._universes[key] = self._values(size).counts(universe)
+                return whole - self._count_docs(np.flatnonzero(rest))
+        return self._values(size).counts(matched)
+
+    def counts(
+        self, matched: np.ndarray, universe: np.ndarray | None = None, key: object = None,
+    ) -> list[tuple[str, int]]:
+        """(value, count) over the matched docnos, most frequent first.
+
+        universe (a superset of matched) and key (naming it until the documents
+        change) let a query matching nearly all of it be counted from the rest.
+        """
         if not len(self.docs) and not self.delta_docs:
             return []
-        hits = self._values(len(matched)).counts(matched)
+        if len(self.delta_docs) >= DELTA_ASSIGNMENTS:
+            self.merge_delta()
+        hits = self._base_counts(matched, universe if key is not None else None, key)
         if self.delta_docs:
             delta = np.asarray(self.delta_docs, np.int64)
             hits += np.bincount(np.asarray(self.delta_vals, np.int64)[matched[delta]], minlength=len(hits))

@@ -111,6 +111,7 @@ class SearchIndex:
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
         self._answers = LRU(ANSWERS_KEPT)
+        self._version = 0  # names the set of documents, for what the facets remember of it
 
     def _remembered(self, key: tuple, compute):
         return self._answers.get_or_put(key, compute)
@@ -177,6 +178,7 @@ class SearchIndex:
 
     def _changed(self) -> None:
         """Forget what depends on the set of live documents."""
+        self._version += 1
         self._answers.clear()
         self.scorer.forget()
 
@@ -239,8 +241,10 @@ class SearchIndex:
         topic_universe = visible & in_region if region else visible
         region_universe = visible & in_topic if topic else visible
         facets = {
-            "topics": self.topics.counts(matched & topic_universe),
-            "regions": self.regions.counts(matched & region_universe),
+            "topics": self.topics.counts(matched & topic_universe, topic_universe,
+                                         (self._version, include_drafts, region)),
+            "regions": self.regions.counts(matched & region_universe, region_universe,
+                                           (self._version, include_drafts, topic)),
         }
         final = matched
         if topic:
