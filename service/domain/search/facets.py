@@ -20,7 +20,7 @@ from ..store import npz
 from .postings import Vocab
 
 DELTA_ASSIGNMENTS = 4096
-BITS_SHARE = 16  # values on at least 1/16 of the docnos are kept as bits
+BITS_SHARE = 64  # values on at least 1/64 of the docnos are kept as bits
 FEW_SHARE = 16  # matches (or non-matches) in fewer than 1/16 of the docnos are counted by docno
 UNIVERSES_KEPT = 8
 

@@ -23,7 +23,8 @@ from ..store import npz
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
 DENSE_TERMS = 64  # at most this many terms get a dense row (N bytes each)
 DENSE_SHARE = 8  # ... and only terms in at least 1/8 of the documents
-DENSE_ON_USE = 64  # rows of other terms that common, built when a query reads them, the last used kept
+DENSE_ON_USE = 64  # rows of other terms in 1/ON_USE_SHARE, built when a query reads them, the last used kept
+ON_USE_SHARE = 16
 
 
 class Vocab(dict):
@@ -111,7 +112,7 @@ class Postings:
         if tid + 1 >= len(self.indptr):
             return None
         lo, hi = self.indptr[tid], self.indptr[tid + 1]
-        if not self._dense_size or (hi - lo) * DENSE_SHARE < self._dense_size:
+        if not self._dense_size or (hi - lo) * ON_USE_SHARE < self._dense_size:
             return None
         # One of many common words (a corpus of templates has hundreds): a row on first use.
         row = np.zeros(self._dense_size, np.uint8)

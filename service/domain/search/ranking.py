@@ -63,8 +63,18 @@ def ranked(plan: ScoredPlan, final: np.ndarray, total: int, want: int) -> tuple[
         return docnos, scores
     below = np.flatnonzero(bounds < threshold)  # never empty: the highest price caps nothing
     choice = int(below[np.argmin(counts[below])])
-    docnos = _outside(plan, _boxes(plan, [int(c[choice]) for c in caps], threshold, size), final)
-    return docnos, plan.scores_of(docnos, size)
+    first, *others = _boxes(plan, [int(c[choice]) for c in caps], threshold, size)
+    docnos = _outside(plan, first, final)
+    imps = [source.impacts(docnos, size) for source in plan.sources]
+    # The other boxes on the impacts gathered anyway: cheaper than a pass over every docno each.
+    keep = np.ones(len(docnos), bool)
+    for box in others:
+        outside = np.zeros(len(docnos), bool)
+        for held, cap in zip(imps, box, strict=True):
+            if cap < 255:
+                outside |= held > cap
+        keep &= outside
+    return docnos[keep], plan.scores([held[keep] for held in imps])
 
 
 def _boxes(plan: ScoredPlan, start: list[int], threshold: np.float32, size: int) -> list[list[int]]:
@@ -87,7 +97,12 @@ def _boxes(plan: ScoredPlan, start: list[int], threshold: np.float32, size: int)
     for i in open_most[:OTHER_BOXES]:
         rest = sorted((j for j in big if j != i), key=lambda j: -above(j, first[j]))
         boxes.append(_raised(plan, [0] * len(start), [i, *rest], threshold))
-    return boxes
+
+    def candidates(box: list[int]) -> int:
+        return sum(above(i, cap) if i in hists else plan.sources[i].length
+                   for i, cap in enumerate(box) if cap < 255)
+
+    return sorted(boxes, key=candidates)  # the one giving the fewest is applied first, to every docno
 
 
 def _raised(plan: ScoredPlan, box: list[int], order: list[int], threshold: np.float32) -> list[int]:
@@ -101,16 +116,14 @@ def _raised(plan: ScoredPlan, box: list[int], order: list[int], threshold: np.fl
     return box
 
 
-def _outside(plan: ScoredPlan, boxes: list[list[int]], final: np.ndarray) -> np.ndarray:
-    """Sorted final docnos inside none of the boxes (some impact above its cap in each)."""
-    mask = final.copy()
-    for box in boxes:
-        outside = np.zeros(len(final), bool)
-        for source, cap in zip(plan.sources, box, strict=True):
-            if cap < 255:
-                source.mark(outside, cap)
-        mask &= outside
-    return np.flatnonzero(mask)
+def _outside(plan: ScoredPlan, box: list[int], final: np.ndarray) -> np.ndarray:
+    """Sorted final docnos outside the box (some impact above its cap)."""
+    outside = np.zeros(len(final), bool)
+    for source, cap in zip(plan.sources, box, strict=True):
+        if cap < 255:
+            source.mark(outside, cap)
+    outside &= final
+    return np.flatnonzero(outside)
 
 
 def _caps(plan: ScoredPlan, size: int) -> tuple[list[np.ndarray], np.ndarray]:
