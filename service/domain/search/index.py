@@ -7,7 +7,8 @@ SearchIndex is the front; its parts each read on their own:
   for a build and an upsert alike;
 - planning.py: a query's text to its plan (synonym groups, question words,
   pinyin keys);
-- scoring.py: BM25F impacts, scores of a plan, and the ranked page;
+- scoring.py: BM25F impacts and idf; scored_plan.py: a plan's scores of
+  any docnos; ranking.py: the page, scoring only what can reach it;
 - postings.py, highlight.py, suggest.py: the arrays, the <em> marks and
   the completions (their keys computed by the build, kept current by
   upsert/remove, folded with the postings' delta, renumbered by compaction).
@@ -47,10 +48,13 @@ from ..lru import LRU
 from ..store import npz
 from .building import fingerprint, index_all, index_one
 from .documents import Documents
+from .facets import Facet
 from .highlight import highlight
 from .planning import Plan, clean_query, plan_query
-from .postings import Facet, Postings
-from .scoring import Scorer, page
+from .postings import Postings
+from .ranking import page, ranked
+from .scored_plan import ScoredPlan
+from .scoring import Scorer
 from .suggest import Suggester, popular_matches
 from .synonyms import Synonyms
 
@@ -113,6 +117,7 @@ class SearchIndex:
         # Answers to repeated searches and completions, until the index changes:
         # readers repeat what is popular (大家都在搜 invites it).
         self._answers = LRU(ANSWERS_KEPT)
+        self._version = 0  # names the set of documents, for what the facets remember of it
 
     def _remembered(self, key: tuple, compute):
         return self._answers.get_or_put(key, compute)
@@ -177,6 +182,7 @@ class SearchIndex:
 
     def _changed(self) -> None:
         """Forget what depends on the set of live documents."""
+        self._version += 1
         self._answers.clear()
         self.scorer.forget()
 
@@ -231,9 +237,9 @@ class SearchIndex:
         plan = self._plan(query)
         if not plan.groups and not plan.pinyin:
             return SearchResult(total=0)
-        acc = self.scorer.score(plan, size)
+        scored = ScoredPlan(self.scorer, plan)
         visible = self.docs.visible(size, include_drafts)
-        matched = (acc > 0) & visible
+        matched = scored.matches(size) & visible
         in_topic = None
         for name in ((topic,) if isinstance(topic, str) else topic or ()):  # a topic, or a family of them
             mask = self.topics.docs_with(name, size)
@@ -242,18 +248,23 @@ class SearchIndex:
         topic_universe = visible & in_region if region else visible
         region_universe = visible & in_topic if topic else visible
         facets = {
-            "topics": self.topics.counts(matched & topic_universe, topic_universe),
-            "regions": self.regions.counts(matched & region_universe, region_universe),
+            "topics": self.topics.counts(matched & topic_universe, topic_universe,
+                                         (self._version, include_drafts, region)),
+            "regions": self.regions.counts(matched & region_universe, region_universe,
+                                           (self._version, include_drafts, topic)),
         }
         final = matched
         if topic:
             final = final & in_topic
         if region:
             final = final & in_region
-        candidates = np.flatnonzero(final)
-        ranked = page(self.docs, candidates, acc, offset, limit)
-        hits = [self._hit(int(d), float(acc[d]), plan) for d in ranked]
-        return SearchResult(total=len(candidates), hits=hits, facets=facets)
+        total = int(np.count_nonzero(final))
+        if not limit or offset >= total:
+            return SearchResult(total=total, facets=facets)
+        candidates, scores = ranked(scored, final, total, offset + limit)
+        at = page(self.docs, candidates, scores, offset, limit)
+        hits = [self._hit(int(candidates[i]), float(scores[i]), plan) for i in at]
+        return SearchResult(total=total, hits=hits, facets=facets)
 
     def _hit(self, docno: int, score: float, plan: Plan) -> Hit:
         keys = {k for k, _ in plan.pinyin}
@@ -277,15 +288,17 @@ class SearchIndex:
         size = self.docs.size
         if not size or not terms or limit <= 0:
             return []
-        acc = np.zeros(size, np.float32)
-        for term, weight in terms:
-            self.scorer.add_term(acc, self.postings, term, weight)
-        visible = (acc > 0) & self.docs.visible(size)
+        scored = ScoredPlan.of_terms(self.scorer, terms)
+        final = scored.matches(size) & self.docs.visible(size)
         skip = self.docs.docno.get(exclude) if exclude is not None else None
         if skip is not None:
-            visible[skip] = False
+            final[skip] = False
+        total = int(np.count_nonzero(final))
+        if not total:
+            return []
+        candidates, scores = ranked(scored, final, total, limit)
         ids = self.docs.ids
-        return [ids[d] or "" for d in page(self.docs, np.flatnonzero(visible), acc, 0, limit).tolist()]
+        return [ids[candidates[i]] or "" for i in page(self.docs, candidates, scores, 0, limit)]
 
     # -- suggestions -----------------------------------------------------
 
@@ -363,10 +376,14 @@ class SearchIndex:
     # -- diagnostics -----------------------------------------------------
 
     def nbytes(self) -> int:
-        """Bytes held in numpy arrays (Python-side vocab and strings excluded)."""
+        """Bytes held in numpy arrays (Python-side vocab and strings, and what cached_nbytes counts, excluded)."""
         arrays = self.docs.nbytes()
         parts = (self.postings, self.pinyin, self.topics, self.regions, self.suggester)
         return arrays + sum(p.nbytes() for p in parts)
+
+    def cached_nbytes(self) -> int:
+        """Bytes of what queries build as they need it (rows of common words, facets by value)."""
+        return sum(p.cached_nbytes() for p in (self.postings, self.pinyin, self.topics, self.regions))
 
 
 # What a saved file holds, each part's arrays under its name.

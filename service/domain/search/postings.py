@@ -1,4 +1,4 @@
-"""Array-backed postings and facet assignments for the search index.
+"""Array-backed postings for the search index (facet assignments: facets.py).
 
 A dict of Python lists costs ~1 GB and 100+ ms per common-term query at
 100k articles; flat numpy arrays (CSR: one docno array and one impact array,
@@ -7,12 +7,13 @@ in a fraction of a millisecond. Arrays are expensive to grow one document at
 a time, so changes go to a small append-only delta of Python lists that is
 folded into the arrays (one np.insert pass) once it holds enough documents.
 Removed documents are only masked out; compact() drops them in bulk.
-state()/from_state() turn both classes into flat arrays and back, so the
+state()/from_state() turn them into flat arrays and back, so the
 search index can be saved to one file and loaded instead of rebuilt.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,6 +23,8 @@ from ..store import npz
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
 DENSE_TERMS = 64  # at most this many terms get a dense row (N bytes each)
 DENSE_SHARE = 8  # ... and only terms in at least 1/8 of the documents
+DENSE_ON_USE = 64  # rows of other terms in 1/ON_USE_SHARE, built when a query reads them, the last used kept
+ON_USE_SHARE = 16
 
 
 class Vocab(dict):
@@ -67,6 +70,9 @@ class Postings:
         self.delta: dict[int, tuple[list[int], list[int]]] = {}
         self.delta_docs = 0
         self.dense: dict[int, np.ndarray] = {}
+        self.dense_counts: dict[int, np.ndarray] = {}
+        self._dense_size = 0
+        self._on_use: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     # -- dense rows for the commonest terms ---------------------------------
 
@@ -76,9 +82,13 @@ class Postings:
         Scoring 医保 (in nearly every article) from its posting list is a
         scatter over 100k random positions; from a dense row it is one
         contiguous multiply-add, several times faster, for N bytes a term.
+        Each row's impact histogram (256 counts) tells the ranking how many
+        documents lie above an impact without a pass over the row.
         """
         self.dense = {}
-        size = int(self.docs.max()) + 1 if len(self.docs) else 0
+        self.dense_counts = {}
+        self._on_use = OrderedDict()
+        size = self._dense_size = int(self.docs.max()) + 1 if len(self.docs) else 0
         lengths = np.diff(self.indptr)
         if not size or not len(lengths):
             return
@@ -88,17 +98,45 @@ class Postings:
             lo, hi = self.indptr[tid], self.indptr[tid + 1]
             row[self.docs[lo:hi]] = self.imps[lo:hi]
             self.dense[tid] = row
+            self.dense_counts[tid] = np.bincount(self.imps[lo:hi], minlength=256)
+
+    def _row(self, tid: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(dense row, impact histogram) of a term common enough for one, else None."""
+        row = self.dense.get(tid)
+        if row is not None:
+            return row, self.dense_counts[tid]
+        found = self._on_use.get(tid)
+        if found is not None:
+            self._on_use.move_to_end(tid)
+            return found
+        if tid + 1 >= len(self.indptr):
+            return None
+        lo, hi = self.indptr[tid], self.indptr[tid + 1]
+        if not self._dense_size or (hi - lo) * ON_USE_SHARE < self._dense_size:
+            return None
+        # One of many common words (a corpus of templates has hundreds): a row on first use.
+        row = np.zeros(self._dense_size, np.uint8)
+        row[self.docs[lo:hi]] = self.imps[lo:hi]
+        found = self._on_use[tid] = (row, np.bincount(self.imps[lo:hi], minlength=256))
+        while len(self._on_use) > DENSE_ON_USE:
+            self._on_use.popitem(last=False)
+        return found
 
     def dense_row(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(dense row, delta docnos, delta impacts) for a common term, else None."""
         tid = self.vocab.get(term)
-        row = self.dense.get(tid) if tid is not None else None
-        if row is None:
+        found = self._row(tid) if tid is not None else None
+        if found is None:
             return None
+        row = found[0]
         extra = self.delta.get(tid)
         if extra:
             return row, np.asarray(extra[0], np.int32), np.asarray(extra[1], np.uint8)
         return row, self.docs[:0], self.imps[:0]
+
+    def dense_histogram(self, term: str) -> np.ndarray:
+        """Base documents per impact value of a term with a dense row (delta excluded)."""
+        return self._row(self.vocab[term])[1]
 
     # -- bulk ------------------------------------------------------------
 
@@ -189,6 +227,10 @@ class Postings:
         dense = sum(row.nbytes for row in self.dense.values())
         return self.indptr.nbytes + self.docs.nbytes + self.imps.nbytes + dense
 
+    def cached_nbytes(self) -> int:
+        """Bytes of the rows built on use (at most DENSE_ON_USE of N bytes)."""
+        return sum(row.nbytes for row, _ in self._on_use.values())
+
     # -- saving ----------------------------------------------------------
 
     def state(self) -> dict[str, np.ndarray]:
@@ -225,123 +267,3 @@ class Postings:
         postings.delta_docs = int(arrays["delta_docs"][0])
         postings._refresh_dense()
         return postings
-
-
-class Facet:
-    """(docno, value id) assignments, e.g. an article's topics or regions."""
-
-    def __init__(self) -> None:
-        self.vocab = Vocab()
-        self.names: list[str] = []
-        self.docs = np.empty(0, np.int32)
-        self.vals = np.empty(0, np.int32)
-        self.delta_docs: list[int] = []
-        self.delta_vals: list[int] = []
-        self._indptr: np.ndarray | None = None
-        self._universe_key: int | None = None
-        self._universe_counts = np.zeros(0, np.int64)
-
-    def _changed(self) -> None:
-        self._indptr = None
-        self._universe_key = None
-
-    def _value(self, name: str) -> int:
-        vid = self.vocab[name]
-        if vid == len(self.names):
-            self.names.append(name)
-        return vid
-
-    def add(self, docno: int, names: list[str]) -> None:
-        for name in dict.fromkeys(names):  # each value once per document
-            self.delta_docs.append(docno)
-            self.delta_vals.append(self._value(name))
-
-    def merge_delta(self) -> None:
-        if self.delta_docs:
-            self.docs = np.concatenate((self.docs, np.asarray(self.delta_docs, np.int32)))
-            self.vals = np.concatenate((self.vals, np.asarray(self.delta_vals, np.int32)))
-            self.delta_docs, self.delta_vals = [], []
-            self._changed()
-
-    def compact(self, keep: np.ndarray, remap: np.ndarray) -> None:
-        self.merge_delta()
-        kept = keep[self.docs]
-        self.docs = remap[self.docs[kept]].astype(np.int32)
-        self.vals = self.vals[kept]
-        self._changed()
-
-    def docs_with(self, name: str, size: int) -> np.ndarray:
-        """Boolean mask over docnos of the documents carrying this value."""
-        mask = np.zeros(size, bool)
-        vid = self.vocab.get(name)
-        if vid is not None:
-            self.merge_delta()
-            mask[self.docs[self.vals == vid]] = True
-        return mask
-
-    def _by_doc(self, size: int) -> np.ndarray:
-        """indptr over docnos (assignments are kept in docno order)."""
-        if self._indptr is None or len(self._indptr) != size + 1:
-            self._indptr = np.searchsorted(self.docs, np.arange(size + 1))
-        return self._indptr
-
-    def _count_docs(self, docnos: np.ndarray, size: int) -> np.ndarray:
-        indptr = self._by_doc(size)
-        starts, ends = indptr[docnos], indptr[docnos + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return np.zeros(len(self.names), np.int64)
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        picks = offsets + np.arange(total)
-        return np.bincount(self.vals[picks], minlength=len(self.names))
-
-    def counts(self, matched: np.ndarray, universe: np.ndarray) -> list[tuple[str, int]]:
-        """(value, count) over the matched docnos, most frequent first.
-
-        Counts over whichever is smaller, the matches or the rest of the
-        universe (visible docs), so a query matching nearly everything (医保)
-        costs no more than one matching almost nothing.
-        """
-        self.merge_delta()
-        if not len(self.docs):
-            return []
-        size = len(matched)
-        hits_idx = np.flatnonzero(matched)
-        if len(hits_idx) * 2 <= size:
-            hits = self._count_docs(hits_idx, size)
-        else:
-            key = universe.tobytes().__hash__()
-            if self._universe_key != key:
-                self._universe_counts = self._count_docs(np.flatnonzero(universe), size)
-                self._universe_key = key
-            hits = self._universe_counts - self._count_docs(np.flatnonzero(universe & ~matched), size)
-        nonzero = np.flatnonzero(hits)
-        order = sorted(nonzero.tolist(), key=lambda v: (-hits[v], self.names[v]))
-        return [(self.names[v], int(hits[v])) for v in order]
-
-    def nbytes(self) -> int:
-        return self.docs.nbytes + self.vals.nbytes
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Everything but the caches, as flat arrays (names are the vocab in id order)."""
-        return {
-            **npz.pack_strings("names", self.names),
-            "docs": self.docs,
-            "vals": self.vals,
-            "delta_docs": np.asarray(self.delta_docs, np.int32),
-            "delta_vals": np.asarray(self.delta_vals, np.int32),
-        }
-
-    @classmethod
-    def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Facet:
-        facet = cls()
-        facet.names = npz.unpack_strings(arrays, "names")
-        facet.vocab = Vocab.of(facet.names)
-        facet.docs = arrays["docs"].astype(np.int32, copy=False)
-        facet.vals = arrays["vals"].astype(np.int32, copy=False)
-        facet.delta_docs = arrays["delta_docs"].tolist()
-        facet.delta_vals = arrays["delta_vals"].tolist()
-        if len(facet.docs) != len(facet.vals) or len(facet.delta_docs) != len(facet.delta_vals):
-            raise ValueError("facet arrays do not match")
-        return facet
