@@ -231,7 +231,7 @@ class CatalogChanges(RuleBasedStateMachine):
         assert listing.total == len(expected)
         assert listing[1:4] == expected[1:4] and listing[len(expected):] == []  # pages are the records
         if expected:
-            assert listing[0] is self.store.get("articles", expected[0]["id"])
+            assert listing[0] == self.store.get("articles", expected[0]["id"])
         for slug in (*SLUGS, UNKNOWN_SLUG, "nothing"):
             count = self.reference.topic_count(slug)
             assert self.live.topic_count(slug) == count, slug

@@ -29,9 +29,9 @@ What the front itself does:
   so the built index is saved as one uncompressed .npz (each part's flat
   arrays under its name) and loaded at the next start. Derived parts (dense
   rows) are recomputed; the suggester is loaded ready, so the first reader
-  typing in the search box waits for nothing. A
-  file of another FORMAT or scoring setup, or one that does not read, loads
-  as None: it is a cache, the caller rebuilds.
+  typing in the search box waits for nothing. A file of another FORMAT or
+  scoring setup, or one that does not read, loads as None: it is a cache,
+  the caller rebuilds.
 """
 
 from __future__ import annotations
@@ -376,7 +376,8 @@ class SearchIndex:
     # -- diagnostics -----------------------------------------------------
 
     def nbytes(self) -> int:
-        """Bytes held in numpy arrays (Python-side vocab and strings, and what cached_nbytes counts, excluded)."""
+        """Bytes held in numpy arrays and the suggester's key blobs (Python-side vocab and strings,
+        and what cached_nbytes counts, excluded)."""
         arrays = self.docs.nbytes()
         parts = (self.postings, self.pinyin, self.topics, self.regions, self.suggester)
         return arrays + sum(p.nbytes() for p in parts)
