@@ -4,12 +4,15 @@ that finds the segment of its snapshot does not parse the snapshot again."""
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.store import segment as segments
 from service.domain.store import snapshot as snapshot_module
+from service.domain.store import snapshot_stream
 from service.domain.store.segment import Segment
+from service.domain.store.snapshot import StoreError
 from service.domain.store.store import Store
 from service.domain.store.table import RecordTable
 
@@ -105,3 +108,37 @@ def test_the_streamed_snapshot_is_the_document_byte_for_byte(tmp_path):
     expected = orjson.dumps(store.document())
     store.compact()
     assert store.snapshot_path.read_bytes() == expected
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.sampled_from('ab医保"\\\n\t{}[],: \u2028'), max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=st.dictionaries(st.text(max_size=5), JSON_VALUES | st.lists(JSON_VALUES, max_size=5), max_size=4),
+       chunk=st.integers(1, 40), spaced=st.booleans())
+def test_a_large_snapshot_read_a_value_at_a_time_is_the_document(tmp_path_factory, doc, chunk, spaced):
+    path = tmp_path_factory.mktemp("json") / "snapshot.json"
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) if spaced else orjson.dumps(doc))
+    assert snapshot_stream.read(path, chunk) == orjson.loads(path.read_bytes())
+
+
+def test_a_snapshot_past_the_large_size_opens_and_a_torn_one_is_refused(tmp_path, monkeypatch):
+    store = Store(tmp_path).open()
+    for n in range(20):
+        store.write("articles", f"a{n}", lambda _, n=n: {"id": f"a{n}", "title": f"第{n}篇医保"})
+    store.compact()
+    expected = dict(store.all("articles").items())
+    monkeypatch.setattr(snapshot_module, "LARGE_BYTES", 10)
+    monkeypatch.setattr(snapshot_stream, "CHUNK_CHARS", 16)
+    for segment_file in (tmp_path / "segments").glob("*.seg"):
+        segment_file.unlink()
+    assert dict(Store(tmp_path).open().all("articles").items()) == expected
+    data = store.snapshot_path.read_bytes()
+    store.snapshot_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match="not valid JSON"):
+        Store(tmp_path).open()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 
+from . import snapshot_stream
 from .files import atomic_write, fsync_dir
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
@@ -33,10 +34,17 @@ def empty_document() -> dict:
     return doc
 
 
+# orjson parses one buffer and refuses a document of a few GB: past this, read it a record at a time.
+LARGE_BYTES = 1 << 30
+
+
 def read_document(path: Path) -> dict:
     try:
-        doc = orjson.loads(Path(path).read_bytes())
-    except orjson.JSONDecodeError as exc:
+        if os.path.getsize(path) > LARGE_BYTES:
+            doc = snapshot_stream.read(Path(path))
+        else:
+            doc = orjson.loads(Path(path).read_bytes())
+    except (orjson.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: not valid JSON ({exc})") from None
     except OSError as exc:
         raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
@@ -88,7 +96,11 @@ def check_layout(path: Path, doc: dict) -> None:
 def snapshot_id(path: Path, doc: dict) -> str:
     """Names one snapshot's exact contents (its seq and a digest of its bytes):
     what is derived from a snapshot and saved beside it is valid for this name only."""
-    return _content_id(Path(path).read_bytes(), doc)
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            digest.update(block)
+    return f"{doc.get('seq', 0)}-{digest.hexdigest()[:24]}"
 
 
 def _content_id(data: bytes, doc: dict) -> str:
