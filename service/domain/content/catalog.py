@@ -26,8 +26,8 @@ from operator import itemgetter
 import numpy as np
 
 from ..lru import LRU
-from ..search.postings import Vocab
 from ..store.store import Store
+from ..vocab import Vocab
 from .article_record import PUBLISHED, is_public
 from .listing_columns import RESORT_SHARE, SortedDocs, ValueSets, grown
 

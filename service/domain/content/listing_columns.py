@@ -22,7 +22,7 @@ from itertools import chain
 
 import numpy as np
 
-from ..search.postings import Vocab
+from ..vocab import Vocab
 
 # SortedDocs re-sorts from scratch when more than 1/RESORT_SHARE of it moved.
 RESORT_SHARE = 8

@@ -19,30 +19,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..store import npz
+from ..vocab import Vocab
 
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
 DENSE_TERMS = 64  # at most this many terms get a dense row (N bytes each)
 DENSE_SHARE = 8  # ... and only terms in at least 1/8 of the documents
 DENSE_ON_USE = 64  # rows of other terms in 1/ON_USE_SHARE, built when a query reads them, the last used kept
 ON_USE_SHARE = 16
-
-
-class Vocab(dict):
-    """str -> dense id, assigning the next id to an unseen key on lookup."""
-
-    def __missing__(self, key: str) -> int:
-        value = self[key] = len(self)
-        return value
-
-    @classmethod
-    def of(cls, names: list[str]) -> Vocab:
-        """The vocab whose ids are the positions in names (its insertion order)."""
-        vocab = cls(zip(names, range(len(names)), strict=True))
-        if len(vocab) != len(names):
-            raise ValueError("duplicate vocabulary entries")
-        return vocab
-
-
 
 
 def _lists(keys: np.ndarray, lens: np.ndarray, *columns: np.ndarray) -> dict[int, tuple[list[int], ...]]:
