@@ -144,12 +144,24 @@ def weigh(raw: RowStore, rows: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarra
     norms = np.sqrt(np.bincount(owner, weights=vals * vals, minlength=len(rows)))
     norms[norms == 0] = 1.0
     linking = np.flatnonzero(in_title | (vocab.df[tids] >= 2))
-    order = linking[np.lexsort((-vals[linking], owner[linking]))]
-    kept_owner = owner[order]
-    rank = np.arange(len(order)) - np.searchsorted(kept_owner, kept_owner, side="left")
-    order = order[rank < TOP_TERMS]
+    order = linking[_heaviest(-vals[linking], owner[linking], len(rows), TOP_TERMS)]
     counts = np.bincount(owner[order], minlength=len(rows))
     return tids[order], (vals[order] / norms[owner[order]]).astype(np.float32), counts
+
+
+def _heaviest(keys: np.ndarray, owner: np.ndarray, rows: int, top: int) -> np.ndarray:
+    """Positions of each owner's `top` smallest keys, owner by owner, smallest first, equal keys
+    in position order (owner is non-decreasing): what a lexsort on (keys, owner) cut at `top` gives.
+
+    Sorted row by row in a padded matrix: many short sorts cost a third of one long lexsort."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    counts = np.bincount(owner, minlength=rows)
+    starts = np.cumsum(counts) - counts
+    grid = np.full((rows, int(counts.max())), np.inf)
+    grid[owner, np.arange(len(owner)) - starts[owner]] = keys  # padding (inf) sorts after every key
+    picked = np.argsort(grid, axis=1, kind="stable")[:, :top]
+    return (starts[:, None] + picked)[np.arange(picked.shape[1]) < np.minimum(counts, top)[:, None]]
 
 
 class RowStore:
