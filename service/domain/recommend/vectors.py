@@ -28,7 +28,6 @@ from itertools import repeat
 
 import numpy as np
 
-from ..lru import LRU
 from ..text import tokens
 
 TOP_TERMS = 40  # terms kept per article
@@ -144,12 +143,24 @@ def weigh(raw: RowStore, rows: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarra
     norms = np.sqrt(np.bincount(owner, weights=vals * vals, minlength=len(rows)))
     norms[norms == 0] = 1.0
     linking = np.flatnonzero(in_title | (vocab.df[tids] >= 2))
-    order = linking[np.lexsort((-vals[linking], owner[linking]))]
-    kept_owner = owner[order]
-    rank = np.arange(len(order)) - np.searchsorted(kept_owner, kept_owner, side="left")
-    order = order[rank < TOP_TERMS]
+    order = linking[_heaviest(-vals[linking], owner[linking], len(rows), TOP_TERMS)]
     counts = np.bincount(owner[order], minlength=len(rows))
     return tids[order], (vals[order] / norms[owner[order]]).astype(np.float32), counts
+
+
+def _heaviest(keys: np.ndarray, owner: np.ndarray, rows: int, top: int) -> np.ndarray:
+    """Positions of each owner's `top` smallest keys, owner by owner, smallest first, equal keys
+    in position order (owner is non-decreasing): what a lexsort on (keys, owner) cut at `top` gives.
+
+    Sorted row by row in a padded matrix: many short sorts cost a third of one long lexsort."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    counts = np.bincount(owner, minlength=rows)
+    starts = np.cumsum(counts) - counts
+    grid = np.full((rows, int(counts.max())), np.inf)
+    grid[owner, np.arange(len(owner)) - starts[owner]] = keys  # padding (inf) sorts after every key
+    picked = np.argsort(grid, axis=1, kind="stable")[:, :top]
+    return (starts[:, None] + picked)[np.arange(picked.shape[1]) < np.minimum(counts, top)[:, None]]
 
 
 class RowStore:
@@ -229,41 +240,76 @@ class RowStore:
 class WeighedVectors:
     """The rows' weighed vectors, made on first use and kept until the statistics move.
 
-    A bounded memo of weigh() (the least recently used vectors go past `kept`).
-    Whoever changes the raw rows or the vocabulary calls clear(). Also holds
-    the scratch dense vector the dot products use.
+    A bounded memo of weigh(): past `kept` rows it starts again. Whoever
+    changes the raw rows or the vocabulary calls clear(). The kept vectors
+    sit in one flat CSR with a slot per row, so a lookup finds, weighs and
+    gathers its ~120 candidates in a few array operations, with no Python
+    work per row. Also holds the scratch dense vector the dot products use.
     """
 
     def __init__(self, raw: RowStore, vocab: Vocabulary, kept: int):
         self.raw, self.vocab = raw, vocab
-        self._rows = LRU(kept)  # row -> (term ids, weights)
+        self._kept = kept
+        self._has = np.zeros(1024, dtype=bool)  # per row: its vector is in terms/weights
+        self._start = np.zeros(1024, dtype=np.int64)
+        self._length = np.zeros(1024, dtype=np.int64)
+        self._terms = np.zeros(4096, dtype=np.int32)
+        self._weights = np.zeros(4096, dtype=np.float32)
+        self._used = 0  # entries of terms/weights in use
+        self._count = 0  # rows held
         self._dense = np.zeros(1024, dtype=np.float32)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._count
 
     def clear(self) -> None:
-        self._rows.clear()
+        self._has[:] = False
+        self._used = self._count = 0
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(term ids, weights, entries per row) of these rows' vectors, in rows' order."""
-        found = {r: self._rows.get(r) for r in dict.fromkeys(rows.tolist())}
-        missing = np.array([r for r, v in found.items() if v is None], dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+        self._fit(int(rows.max()) + 1)
+        missing = np.unique(rows[~self._has[rows]])
         if len(missing):
-            terms, weights, counts = weigh(self.raw, missing, self.vocab)
-            ends = np.cumsum(counts)
-            for r, a, b in zip(missing.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True):
-                found[r] = self._rows.put(r, (terms[a:b], weights[a:b]))
-        parts = [found[r] for r in rows.tolist()]
-        lens = np.fromiter((len(t) for t, _ in parts), dtype=np.int64, count=len(parts))
-        if not parts:
-            return np.zeros(0, np.int32), np.zeros(0, np.float32), lens
-        return np.concatenate([t for t, _ in parts]), np.concatenate([w for _, w in parts]), lens
+            if self._count + len(missing) > self._kept:
+                self.clear()  # full: start again with what this lookup needs
+                missing = np.unique(rows)
+            self._add(missing)
+        lens = self._length[rows]
+        ends = np.cumsum(lens)
+        total = int(ends[-1])
+        pos = np.repeat(self._start[rows] - (ends - lens), lens) + np.arange(total, dtype=np.int64)
+        return self._terms[pos], self._weights[pos], lens
 
     def one(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(term ids, weights) of one row, heaviest first."""
         terms, weights, _ = self.of(np.array([row]))
         return terms, weights
+
+    def _fit(self, rows: int) -> None:
+        if rows > len(self._has):
+            grow = max(rows, 2 * len(self._has)) - len(self._has)
+            self._has = np.concatenate([self._has, np.zeros(grow, dtype=bool)])
+            self._start = np.concatenate([self._start, np.zeros(grow, dtype=np.int64)])
+            self._length = np.concatenate([self._length, np.zeros(grow, dtype=np.int64)])
+
+    def _add(self, rows: np.ndarray) -> None:
+        """Weigh these rows (none held) and hold their vectors."""
+        terms, weights, counts = weigh(self.raw, rows, self.vocab)
+        end = self._used + len(terms)
+        if end > len(self._terms):
+            size = max(end, 2 * len(self._terms))
+            self._terms = np.concatenate([self._terms[: self._used], np.zeros(size - self._used, np.int32)])
+            self._weights = np.concatenate([self._weights[: self._used], np.zeros(size - self._used, np.float32)])
+        self._terms[self._used : end] = terms
+        self._weights[self._used : end] = weights
+        self._start[rows] = self._used + np.cumsum(counts) - counts
+        self._length[rows] = counts
+        self._has[rows] = True
+        self._used, self._count = end, self._count + len(rows)
 
     def dense(self) -> np.ndarray:
         """A zeroed dense vector over the vocabulary; callers zero what they set."""
@@ -272,4 +318,5 @@ class WeighedVectors:
         return self._dense
 
     def nbytes(self) -> int:
-        return self._dense.nbytes + sum(t.nbytes + w.nbytes for t, w in self._rows.values())
+        arrays = (self._dense, self._has, self._start, self._length, self._terms, self._weights)
+        return sum(a.nbytes for a in arrays)
