@@ -1,7 +1,7 @@
 """Files that survive crashes and concurrent processes.
 
 exclusive_lock: one process at a time (fcntl.flock on a lock file beside the data).
-atomic_write: write a temp file, fsync, rename over the target, fsync the folder;
+atomic_file / atomic_write: write a temp file, fsync, rename over the target, fsync the folder;
 a reader (or a restart after a crash) sees the old file or the new one, never half.
 """
 
@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 @contextmanager
@@ -24,19 +25,27 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, data: bytes, tmp: Path | None = None) -> None:
+@contextmanager
+def atomic_file(path: Path, tmp: Path | None = None) -> Iterator[BinaryIO]:
+    """A file to write `path` through: on a clean exit it is fsynced and renamed over the target;
+    on an error the temp file is removed (never a half-written file taking the space)."""
     path = Path(path)
     tmp = Path(tmp) if tmp is not None else path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
+        with open(tmp, "wb", buffering=1 << 20) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)  # never leave a half-written file taking the space
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write(path: Path, data: bytes, tmp: Path | None = None) -> None:
+    with atomic_file(path, tmp) as handle:
+        handle.write(data)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from .files import fsync_dir
+from .files import atomic_file
 
 MAGIC = b"YBSEG001"
 HEADER_BYTES = 4096
@@ -117,8 +117,6 @@ class Segment:
 def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], source: dict | None = None,
           tmp: Path | None = None) -> None:
     """Write a segment of (key, record bytes) per collection, atomically (temp, fsync, rename)."""
-    path = Path(path)
-    tmp = Path(tmp) if tmp is not None else path.with_name(path.name + ".tmp")
     layout: dict[str, dict] = {}
     parts: list[np.ndarray | bytes] = []
     position = HEADER_BYTES
@@ -154,18 +152,10 @@ def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], sourc
     header = orjson.dumps({"bytes": position, "collections": layout, "source": source or {}})
     if len(MAGIC) + len(header) > HEADER_BYTES:
         raise ValueError("segment header too large")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(MAGIC + header.ljust(HEADER_BYTES - len(MAGIC), b" "))
-            written = HEADER_BYTES
-            for at, array in parts:
-                handle.write(b"\0" * (at - written))
-                handle.write(np.ascontiguousarray(array).data)
-                written = at + array.nbytes
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    with atomic_file(path, tmp) as handle:
+        handle.write(MAGIC + header.ljust(HEADER_BYTES - len(MAGIC), b" "))
+        written = HEADER_BYTES
+        for at, array in parts:
+            handle.write(b"\0" * (at - written))
+            handle.write(np.ascontiguousarray(array).data)
+            written = at + array.nbytes

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from . import snapshot_stream
-from .files import atomic_write, fsync_dir
+from .files import atomic_file, atomic_write
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
 SCHEMA_VERSION = 3
@@ -111,31 +111,21 @@ def write_records(path: Path, seq: int, collections: dict[str, Iterable[tuple[st
     """Write a snapshot at SCHEMA_VERSION from each record's bytes, streaming and atomically;
     returns its snapshot_id. The bytes are those orjson.dumps gives the whole document, so
     the id is the one write_document would give, without building the document."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     digest = hashlib.sha256()
-    try:
-        with open(tmp, "wb", buffering=1 << 20) as handle:
-            def put(data) -> None:
-                handle.write(data)
-                digest.update(data)
+    with atomic_file(path) as handle:
+        def put(data) -> None:
+            handle.write(data)
+            digest.update(data)
 
-            put(b'{"schema_version":%d,"seq":%d' % (SCHEMA_VERSION, seq))
-            for name, entries in collections.items():
-                put(b',"%s":[' % name.encode())
-                for i, (_, data) in enumerate(entries):
-                    if i:
-                        put(b",")
-                    put(data)
-                put(b"]")
-            put(b"}")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+        put(b'{"schema_version":%d,"seq":%d' % (SCHEMA_VERSION, seq))
+        for name, entries in collections.items():
+            put(b',"%s":[' % name.encode())
+            for i, (_, data) in enumerate(entries):
+                if i:
+                    put(b",")
+                put(data)
+            put(b"]")
+        put(b"}")
     return f"{seq}-{digest.hexdigest()[:24]}"
 
 
