@@ -10,6 +10,7 @@ import pytest
 from bench.related_eval import compare, load_judgements, seed_articles
 from service.domain.content.taxonomy import load_taxonomy
 from service.domain.recommend.explain import explains
+from service.domain.recommend import related as related_module
 from service.domain.recommend.related import Related
 
 
@@ -236,6 +237,16 @@ def _state(related):
         "curated": index.curated, "linked_from": index.linked_from,
         "changes_since_build": related.changes_since_build, "limit": related.limit,
     }
+
+
+def test_a_build_on_forked_processes_is_the_serial_build(articles, names, monkeypatch):
+    monkeypatch.setattr(related_module, "BUILD_BATCH", 7)  # many batches, answered out of step
+    records = {a["id"]: a for a in articles}
+    serial = Related(lambda: records, lambda: names).build()
+    parallel = Related(lambda: records, lambda: names).build(workers=2)
+    assert _state(parallel) == _state(serial)
+    for article in articles[::5]:
+        assert parallel.related(article["id"]) == serial.related(article["id"])
 
 
 @pytest.fixture

@@ -43,17 +43,18 @@ class Indexes:
     def open(self) -> Indexes:
         """Load or build both from the opened store, before its journal is replayed into them."""
         saved = self._saved(self.store.snapshot_id)
+        # Builds fork before any thread exists: in the gunicorn master, or a CLI.
+        many = len(self.articles()) > PARALLEL_BUILD_FROM
+        workers = min(os.cpu_count() or 1, 4) if many else 1
         search = saved.load("search", SearchIndex.load)
         if search is None:
             search = SearchIndex()
-            # Forked before any thread exists: in the gunicorn master, or a CLI.
-            many = len(self.articles()) > PARALLEL_BUILD_FROM
-            search.build(self.articles().values(), workers=min(os.cpu_count() or 1, 4) if many else 1)
+            search.build(self.articles().values(), workers=workers)
             saved.save("search", search)
         self.search = search
         related = saved.load("related", lambda path: Related.load(path, self.articles, self.topic_names, search=search))
         if related is None:
-            related = Related(self.articles, self.topic_names, search=search).build()
+            related = Related(self.articles, self.topic_names, search=search).build(workers)
             saved.save("related", related)
         self.related = related
         return self

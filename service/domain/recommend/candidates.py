@@ -75,10 +75,11 @@ class CandidateIndex:
         self.id_rank[row] = at
         return row
 
-    def set(self, row: int, article: dict | None, text: bool = True) -> None:
-        """Make row hold what this article (None: nothing) determines; text=False keeps its term counts."""
+    def set(self, row: int, article: dict | None, text: bool = True, terms: tuple | None = None) -> None:
+        """Make row hold what this article (None: nothing) determines; text=False keeps its term counts.
+        terms: the article's article_terms when they were counted already (a build)."""
         if text:
-            self._set_text(row, article)
+            self._set_text(row, article, terms)
         self.signals.set(row, article or {})
         self.eligible[row] = is_public(article)
         for target in self.curated.pop(row, ()):
@@ -89,7 +90,7 @@ class CandidateIndex:
             for target in targets:
                 self.linked_from.setdefault(target, set()).add(row)
 
-    def _set_text(self, row: int, article: dict | None) -> None:
+    def _set_text(self, row: int, article: dict | None, terms: tuple | None = None) -> None:
         """The row's term counts, and the document frequencies and lengths they add up to."""
         vocab = self.vocab
         if self.counted[row]:
@@ -101,7 +102,7 @@ class CandidateIndex:
         if article is None:
             self.raw.set(row, np.zeros(0, np.int32), np.zeros(0, np.float32))
         else:
-            counts, title, length = article_terms(article)
+            counts, title, length = terms or article_terms(article)
             tids, tf, in_title = term_arrays(vocab, counts, title)
             vocab.df[tids] += 1  # ids are unique within one article
             vocab.docs += 1

@@ -40,14 +40,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..forked import batch_map
 from ..lru import LRU
 from ..search.index import SearchIndex
 from ..store import npz
 from . import explain, ranking, saving
 from .candidates import CandidateIndex
-from .vectors import WeighedVectors
+from .vectors import WeighedVectors, batch_terms
 
 LIMIT = 20
+BUILD_BATCH = 1024  # articles whose terms a build counts per task
 CACHE_SIZE = 20_000  # finished card lists (with reasons) kept for repeat lookups
 TEXT_FIELDS = ("title", "answer", "summary", "body")
 # What ranks: the text, the signals, and what the search index scores candidates on (tags, category).
@@ -101,13 +103,15 @@ class Related:
         self._vectors = WeighedVectors(index.raw, index.vocab, self.VECTORS_KEPT)
         self._reference: float | None = None  # the newest publication day, for recency
 
-    def build(self) -> Related:
-        """Count every article's terms (lists are ranked at their first lookup)."""
+    def build(self, workers: int = 1) -> Related:
+        """Count every article's terms (lists are ranked at their first lookup);
+        workers > 1 counts them on that many forked processes."""
         with self._lock:
             records = list(self._articles().values())
             self._use(CandidateIndex(len(records)))
-            for article in records:
-                self.index.set(self.index.row(article["id"], ranked=False), article)
+            counted = (terms for batch in batch_map(batch_terms, records, BUILD_BATCH, workers) for terms in batch)
+            for article, terms in zip(records, counted, strict=True):
+                self.index.set(self.index.row(article["id"], ranked=False), article, terms=terms)
             self.index.rank_ids()
             if self._owns_search:
                 self.search.build(records)

@@ -79,6 +79,11 @@ def article_terms(article: dict) -> tuple[Counter, set[str], float]:
     return counts, title, float(sum(counts.values()))
 
 
+def batch_terms(articles: list[dict], lo: int, hi: int) -> list[tuple[Counter, set[str], float]]:
+    """article_terms of articles[lo:hi]: a build's batch (forked.batch_map)."""
+    return [article_terms(article) for article in articles[lo:hi]]
+
+
 class Vocabulary:
     """Term ids and document frequencies; grows as articles arrive."""
 

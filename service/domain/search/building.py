@@ -13,13 +13,13 @@ computed here once so no worker computes it again at start).
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import re
 from collections.abc import Iterable
 
 import numpy as np
 
 from .. import text
+from ..forked import batch_map
 from . import scoring
 from .pinyin import title_keys
 from .postings import Postings, Vocab
@@ -76,8 +76,6 @@ def index_one(article: dict, docno: int, postings: Postings, pinyin: Postings) -
 
 # -- all articles ----------------------------------------------------------
 
-_BUILDING: list[dict] = []  # the articles being built, inherited by forked workers
-
 
 def index_all(
     articles: list[dict], postings: Postings, pinyin: Postings, workers: int = 1
@@ -87,25 +85,15 @@ def index_all(
 
     workers > 1 forks that many processes (Linux) for the tokenising.
     """
-    global _BUILDING
-    ranges = [(lo, min(lo + BATCH, len(articles))) for lo in range(0, len(articles), BATCH)]
-    _BUILDING = articles
-    try:
-        if workers > 1 and len(ranges) > 1 and "fork" in mp.get_all_start_methods():
-            with mp.get_context("fork").Pool(workers) as pool:
-                return _collect(pool.imap(_tokenise_batch, ranges), postings, pinyin)
-        return _collect(map(_tokenise_batch, ranges), postings, pinyin)
-    finally:
-        _BUILDING = []
+    return _collect(batch_map(_tokenise_batch, articles, BATCH, workers), postings, pinyin)
 
 
-def _tokenise_batch(bounds: tuple[int, int]) -> tuple:
+def _tokenise_batch(articles: list[dict], lo: int, hi: int) -> tuple:
     """Tokens of articles[lo:hi] as ids over a batch-local vocabulary.
 
     Only the word ids (int32) and per-field counts cross the process
     boundary; field and docno of each token follow from the counts.
     """
-    lo, hi = bounds
     local = Vocab()
     tids: list[int] = []
     lens: list[int] = []
@@ -114,8 +102,8 @@ def _tokenise_batch(bounds: tuple[int, int]) -> tuple:
     kcounts: list[int] = []
     titles: list[tuple[str, str, str]] = []
     for docno in range(lo, hi):
-        fields, found = article_tokens(_BUILDING[docno])
-        titles.append(keys_of(_BUILDING[docno].get("title") or ""))
+        fields, found = article_tokens(articles[docno])
+        titles.append(keys_of(articles[docno].get("title") or ""))
         for words in fields:
             tids.extend(map(local.__getitem__, words))
             lens.append(len(words))
