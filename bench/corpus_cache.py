@@ -24,7 +24,7 @@ def _corpus_key(size: int, seed: int) -> str:
 def prepare_store(data_dir: Path, size: int, seed: int, use_cache: bool) -> dict:
     """snapshot.json in data_dir (from the cache when the same corpus was made before);
     returns facts about it and a sample of published article ids."""
-    import orjson
+    from service.domain.store.snapshot import read_document
 
     started = time.perf_counter()
     cached = CACHE / f"snapshot-{size}-{seed}-{_corpus_key(size, seed)}.json"
@@ -40,14 +40,14 @@ def prepare_store(data_dir: Path, size: int, seed: int, use_cache: bool) -> dict
             for old in CACHE.glob(f"snapshot-{size}-{seed}-*.json"):
                 old.unlink()
             shutil.copyfile(data_dir / "snapshot.json", cached)
-    raw = (data_dir / "snapshot.json").read_bytes()
-    doc = orjson.loads(raw)
+    snapshot = data_dir / "snapshot.json"
+    doc = read_document(snapshot)  # the service's reader: a 1M snapshot is too big for one orjson call
     published = [a["id"] for a in doc["articles"] if a["status"] == "published"]
     info = {
-        "articles": len(doc["articles"]), "topics": len(doc["topics"]), "snapshot_mb": len(raw) / 2**20,
+        "articles": len(doc["articles"]), "topics": len(doc["topics"]), "snapshot_mb": snapshot.stat().st_size / 2**20,
         "seconds": time.perf_counter() - started, "from_cache": from_cache,
         # the first seed pages (the frontend's demo pages) and a deterministic sample of the rest
         "sample_ids": published[:5] + random.Random(11).sample(published[5:], min(195, len(published) - 5)),
     }
-    del doc, raw
+    del doc
     return info
