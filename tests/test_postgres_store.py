@@ -179,7 +179,7 @@ def test_readyz_reports_the_backend_and_how_far_behind_this_node_is(database, tm
 def test_a_node_restarts_from_its_saved_indexes_and_replays_the_rest(database, tmp_path, api_keys,
                                                                       write_headers, monkeypatch):
     first = node(database, tmp_path / "a", api_keys)
-    saved = sorted(p.name for p in (tmp_path / "a" / "indexes").glob("*.npz"))
+    saved = sorted(p.name for p in (tmp_path / "a" / "indexes").glob("*.arrays"))
     assert len(saved) == 2
     client = first.test_client()
     client.post("/api/v1/articles", json={"id": "later", "title": "重启之后的医保报销", "body": "正文"},

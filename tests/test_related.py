@@ -9,9 +9,10 @@ import pytest
 
 from bench.related_eval import compare, load_judgements, seed_articles
 from service.domain.content.taxonomy import load_taxonomy
-from service.domain.recommend.explain import explains
 from service.domain.recommend import related as related_module
+from service.domain.recommend.explain import explains
 from service.domain.recommend.related import Related
+from service.domain.store import saved_arrays
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +258,7 @@ def saved(articles, names, tmp_path):
     for article in articles[::3]:
         related.related(article["id"])
     _apply(records, related, _changes(articles)[0])
-    path = tmp_path / "related.npz"
+    path = tmp_path / "related.arrays"
     related.save(path)
     return records, related, path
 
@@ -296,27 +297,27 @@ def test_load_refuses_files_it_cannot_use(saved, names, tmp_path, monkeypatch):
     def load(target, **kw):
         return Related.load(target, lambda: records, lambda: names, **kw)
 
-    assert load(tmp_path / "missing.npz") is None
-    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
-    assert load(tmp_path / "truncated.npz") is None
-    (tmp_path / "garbage.npz").write_bytes(b"\x93NUMPY not really" * 100)
-    assert load(tmp_path / "garbage.npz") is None
-    (tmp_path / "empty.npz").write_bytes(b"")
-    assert load(tmp_path / "empty.npz") is None
+    assert load(tmp_path / "missing.arrays") is None
+    (tmp_path / "truncated.arrays").write_bytes(data[: len(data) // 2])
+    assert load(tmp_path / "truncated.arrays") is None
+    (tmp_path / "garbage.arrays").write_bytes(b"\x93NUMPY not really" * 100)
+    assert load(tmp_path / "garbage.arrays") is None
+    (tmp_path / "empty.arrays").write_bytes(b"")
+    assert load(tmp_path / "empty.arrays") is None
     flipped = bytearray(data)
-    flipped[len(data) // 2] ^= 0xFF  # the zip's CRC catches a damaged byte
-    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
-    assert load(tmp_path / "flipped.npz") is None
+    flipped[len(data) // 2] ^= 0xFF  # the file's crc32 catches a damaged byte
+    (tmp_path / "flipped.arrays").write_bytes(bytes(flipped))
+    assert load(tmp_path / "flipped.arrays") is None
 
-    with np.load(path) as z:
-        arrays = dict(z)
+    with saved_arrays.opened(path) as z:
+        arrays = {k: np.array(v) for k, v in z.items()}
     for key in ("raw_terms", "meta", "ids_utf8", "curated_counts"):
-        np.savez(tmp_path / f"without-{key}.npz", **{k: v for k, v in arrays.items() if k != key})
-        assert load(tmp_path / f"without-{key}.npz") is None, key
-    np.savez(tmp_path / "wrong-dtype.npz", **{**arrays, "raw_terms": arrays["raw_terms"].astype(np.int64)})
-    assert load(tmp_path / "wrong-dtype.npz") is None
-    np.savez(tmp_path / "out-of-range.npz", **{**arrays, "raw_terms": arrays["raw_terms"] + 10_000})
-    assert load(tmp_path / "out-of-range.npz") is None
+        saved_arrays.save(tmp_path / f"without-{key}.arrays", {k: v for k, v in arrays.items() if k != key})
+        assert load(tmp_path / f"without-{key}.arrays") is None, key
+    saved_arrays.save(tmp_path / "wrong-dtype.arrays", {**arrays, "raw_terms": arrays["raw_terms"].astype(np.int64)})
+    assert load(tmp_path / "wrong-dtype.arrays") is None
+    saved_arrays.save(tmp_path / "out-of-range.arrays", {**arrays, "raw_terms": arrays["raw_terms"] + 10_000})
+    assert load(tmp_path / "out-of-range.arrays") is None
 
     assert load(path, limit=10) is None
     monkeypatch.setattr(Related, "FORMAT", Related.FORMAT + 1)

@@ -27,7 +27,7 @@ def _answers(client, article_ids):
 
 
 def _saved(data_dir):
-    return {p.name: p.stat().st_ino for p in (data_dir / "indexes").glob("*.npz")}
+    return {p.name: p.stat().st_ino for p in (data_dir / "indexes").glob("*.arrays")}
 
 
 def test_a_restart_loads_the_saved_indexes_and_answers_the_same(data_dir):
@@ -75,11 +75,11 @@ def test_a_damaged_index_file_is_rebuilt(data_dir):
     first = _app(data_dir)
     ids = sorted(first.extensions["service"].store.all("articles"))[:5]
     before = _answers(first.test_client(), ids)
-    for path in (data_dir / "indexes").glob("*.npz"):
+    for path in (data_dir / "indexes").glob("*.arrays"):
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     again = _app(data_dir)
     assert _answers(again.test_client(), ids) == before
-    assert all(p.stat().st_size > 0 for p in (data_dir / "indexes").glob("*.npz"))
+    assert all(p.stat().st_size > 0 for p in (data_dir / "indexes").glob("*.arrays"))
     third = _app(data_dir)  # and the rewritten files load
     assert _answers(third.test_client(), ids) == before
 

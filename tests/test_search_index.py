@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from opencc import OpenCC
 
@@ -11,6 +10,7 @@ from service.domain import text
 from service.domain.search import building, scoring
 from service.domain.search import index as search_index
 from service.domain.search.index import SearchIndex
+from service.domain.store import saved_arrays
 
 # Floors sit well below the measured figures (nDCG@10 0.94, recall@10 0.90)
 # so ranking tweaks do not flap the build, while a real regression fails.
@@ -281,8 +281,8 @@ def _same(a, b, queries=ROUND_TRIP):
 
 def test_save_and_load_round_trip(seed, tmp_path):
     index, _ = seed
-    index.save(tmp_path / "search.npz")
-    loaded = SearchIndex.load(tmp_path / "search.npz")
+    index.save(tmp_path / "search.arrays")
+    loaded = SearchIndex.load(tmp_path / "search.arrays")
     assert loaded is not None
     assert loaded.search("医保").total > 50  # the queries do find things
     _same(index, loaded)
@@ -298,8 +298,8 @@ def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
     original.upsert(_article(901, "医保草稿", status="draft", regions=["广州"]))
     original.remove(next(iter(original.docs.docno)))
     assert original.postings.delta
-    original.save(tmp_path / "search.npz")
-    loaded = SearchIndex.load(tmp_path / "search.npz", synonyms=original.synonyms)
+    original.save(tmp_path / "search.arrays")
+    loaded = SearchIndex.load(tmp_path / "search.arrays", synonyms=original.synonyms)
     _same(original, loaded)
 
     for index in (original, loaded):
@@ -320,42 +320,42 @@ def test_updates_after_load_match_the_original(tmp_path, monkeypatch):
 
 
 def test_loaded_arrays_can_be_updated_in_place(small, tmp_path):
-    small.save(tmp_path / "search.npz")
-    loaded = SearchIndex.load(tmp_path / "search.npz")
+    small.save(tmp_path / "search.arrays")
+    loaded = SearchIndex.load(tmp_path / "search.arrays")
     docs = loaded.docs
     assert docs.alive.flags.writeable and docs.draft.flags.writeable and docs.date.flags.writeable
     loaded.remove("d1")
     assert "d1" not in _ids(loaded.search("佛山医保"))
-    assert _ids(SearchIndex.load(tmp_path / "search.npz").search("佛山医保"))[0] == "d1"  # file untouched
+    assert _ids(SearchIndex.load(tmp_path / "search.arrays").search("佛山医保"))[0] == "d1"  # file untouched
 
 
 def test_bad_files_load_as_none(small, tmp_path, monkeypatch):
-    good = tmp_path / "search.npz"
+    good = tmp_path / "search.arrays"
     small.save(good)
     data = good.read_bytes()
-    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
-    (tmp_path / "garbage.npz").write_bytes(b"not an index \x00\xff" * 100)
-    (tmp_path / "empty.npz").write_bytes(b"")
-    with np.load(good) as saved:
-        np.savez(tmp_path / "partial.npz", meta=saved["meta"])  # a zip missing every other key
+    (tmp_path / "truncated.arrays").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.arrays").write_bytes(b"not an index \x00\xff" * 100)
+    (tmp_path / "empty.arrays").write_bytes(b"")
+    with saved_arrays.opened(good) as saved:
+        saved_arrays.save(tmp_path / "partial.arrays", {"meta": saved["meta"]})  # a file missing every other key
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0xFF
-    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    (tmp_path / "flipped.arrays").write_bytes(bytes(flipped))
     for name in ["truncated", "garbage", "empty", "partial", "flipped", "missing"]:
-        assert SearchIndex.load(tmp_path / f"{name}.npz") is None, name
+        assert SearchIndex.load(tmp_path / f"{name}.arrays") is None, name
     monkeypatch.setattr(SearchIndex, "FORMAT", SearchIndex.FORMAT + 1)
-    small.save(tmp_path / "newer.npz")
-    assert SearchIndex.load(tmp_path / "newer.npz") is not None
+    small.save(tmp_path / "newer.arrays")
+    assert SearchIndex.load(tmp_path / "newer.arrays") is not None
     assert SearchIndex.load(good) is None
     monkeypatch.undo()
-    assert SearchIndex.load(tmp_path / "newer.npz") is None
+    assert SearchIndex.load(tmp_path / "newer.arrays") is None
     assert SearchIndex.load(good) is not None
 
 
 def test_changed_scoring_constants_make_a_file_stale(small, tmp_path, monkeypatch):
-    small.save(tmp_path / "search.npz")
+    small.save(tmp_path / "search.arrays")
     monkeypatch.setattr(scoring, "K1", scoring.K1 + 0.1)
-    assert SearchIndex.load(tmp_path / "search.npz") is None
+    assert SearchIndex.load(tmp_path / "search.arrays") is None
 
 
 # -- text pipeline ----------------------------------------------------------

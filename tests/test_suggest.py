@@ -110,8 +110,8 @@ def test_equal_titles_tie_on_article_id_and_drafts_are_left_out(seeded):
 
 def test_a_saved_index_loads_ready_to_suggest(seeded, tmp_path):
     index, prefixes = seeded
-    index.save(tmp_path / "search.npz")
-    loaded = SearchIndex.load(tmp_path / "search.npz", synonyms=index.synonyms)
+    index.save(tmp_path / "search.arrays")
+    loaded = SearchIndex.load(tmp_path / "search.arrays", synonyms=index.synonyms)
     assert loaded is not None and loaded.suggester.size == index.docs.size
     for prefix in prefixes[::7]:
         assert loaded.suggest(prefix) == index.suggest(prefix), prefix
@@ -182,7 +182,7 @@ def test_edits_answer_as_a_fresh_build(tmp_path_factory, initial, changes):
                 articles.pop(f"s{n:04d}", None)
                 live.remove(f"s{n:04d}")
             else:
-                path = tmp_path_factory.mktemp("saved") / "search.npz"
+                path = tmp_path_factory.mktemp("saved") / "search.arrays"
                 live.save(path)
                 live = SearchIndex.load(path, synonyms=live.synonyms)
             compactions += live.docs.size < size

@@ -27,7 +27,7 @@ Ranking one article (the anchor):
 
 Ties break on the article id, never on a row number. Only published articles
 are ever recommended; an article is never its own. save()/load() keep the
-index in one .npz beside the data (saving.py). One re-entrant lock guards the
+index in one file beside the data (saving.py). One re-entrant lock guards the
 index and all that is derived from it; the search index has its own.
 """
 
@@ -43,7 +43,7 @@ import numpy as np
 from ..forked import batch_map
 from ..lru import LRU
 from ..search.index import SearchIndex
-from ..store import npz
+from ..store import saved_arrays
 from . import explain, ranking, saving
 from .candidates import CandidateIndex
 from .vectors import WeighedVectors, batch_terms
@@ -213,7 +213,7 @@ class Related:
         with self._lock:  # the arrays are copied out: the lock is not held for the disk write
             arrays = saving.arrays(self.index, self.FORMAT, self.limit, self.changes_since_build)
             arrays = {k: np.array(v) for k, v in arrays.items()}
-        npz.save(path, arrays)
+        saved_arrays.save(path, arrays)
 
     @classmethod
     def load(
@@ -232,7 +232,7 @@ class Related:
         names the file after the snapshot it was built from."""
         related = cls(articles, topic_names, limit, reference_day, search)
         try:
-            with npz.opened(path) as saved:
+            with saved_arrays.opened(path) as saved:
                 restored = saving.restore(saved, related.FORMAT, related.limit)
         except Exception as exc:  # noqa: BLE001 - a bad cache file costs a rebuild, never a failed start
             log.info("cannot load %s: %r", path, exc)

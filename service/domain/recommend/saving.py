@@ -1,4 +1,4 @@
-"""The candidate index as the arrays of one .npz (through store.npz), and back.
+"""The candidate index as the arrays of one saved file (store/saved_arrays), and back.
 
 No object arrays: strings as UTF-8 blobs with end offsets, curated links
 flattened with counts per row, scalars in a JSON blob ("meta"). Only what
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..store import npz
+from ..store import saved_arrays
 from .candidates import CandidateIndex
 from .signals import MAX_REGIONS
 
@@ -28,11 +28,11 @@ def arrays(index: CandidateIndex, format: int, limit: int, changes_since_build: 
         "changes_since_build": changes_since_build, "topic_bit": sig.topic_bit,
     }
     return {
-        **npz.meta(meta),
-        **npz.pack_strings("ids", index.ids),
-        **npz.pack_strings("terms", index.vocab.terms),
-        **npz.pack_strings("region_names", sig.region_names),
-        **npz.pack_strings("curated_ids", [t for r in curated_rows for t in index.curated[r]]),
+        **saved_arrays.meta(meta),
+        **saved_arrays.pack_strings("ids", index.ids),
+        **saved_arrays.pack_strings("terms", index.vocab.terms),
+        **saved_arrays.pack_strings("region_names", sig.region_names),
+        **saved_arrays.pack_strings("curated_ids", [t for r in curated_rows for t in index.curated[r]]),
         "curated_rows": np.asarray(curated_rows, dtype=np.int64),
         "curated_counts": np.asarray([len(index.curated[r]) for r in curated_rows], dtype=np.int64),
         "df": index.vocab.df[:terms],
@@ -52,57 +52,57 @@ def arrays(index: CandidateIndex, format: int, limit: int, changes_since_build: 
 
 
 def restore(saved: Mapping[str, np.ndarray], format: int, limit: int) -> tuple[CandidateIndex, int] | None:
-    """(the index, changes since its build) from an open .npz; None when saved for another format or limit.
+    """(the index, changes since its build) from an opened file; None when saved for another format or limit.
 
-    Shapes, dtypes and index ranges are checked (npz.Unfit), so a file that
+    Shapes, dtypes and index ranges are checked (saved_arrays.Unfit), so a file that
     reads but does not fit fails here rather than at some later lookup.
     """
-    meta = npz.read_meta(saved)
+    meta = saved_arrays.read_meta(saved)
     if meta["format"] != format or meta["limit"] != limit:
         return None
     n, terms = int(meta["rows"]), int(meta["terms"])
     index = CandidateIndex(n)
-    index.ids = npz.unpack_strings(saved, "ids", n)
+    index.ids = saved_arrays.unpack_strings(saved, "ids", n)
     index.row_of = {aid: i for i, aid in enumerate(index.ids)}
-    npz.check(len(index.row_of) == n)
+    saved_arrays.check(len(index.row_of) == n)
     index.rank_ids()
 
     vocab = index.vocab
-    vocab.terms = npz.unpack_strings(saved, "terms", terms)
+    vocab.terms = saved_arrays.unpack_strings(saved, "terms", terms)
     vocab.ids = {term: i for i, term in enumerate(vocab.terms)}
-    vocab.df = _grown(npz.array(saved, "df", np.int32, (terms,)), 1024)
-    vocab.length = _grown(npz.array(saved, "term_length", np.int8, (terms,)), 1024)
+    vocab.df = _grown(saved_arrays.array(saved, "df", np.int32, (terms,)), 1024)
+    vocab.length = _grown(saved_arrays.array(saved, "term_length", np.int8, (terms,)), 1024)
     vocab.docs, index.total_len = int(meta["docs"]), float(meta["total_len"])
     vocab.avg_len = max(1.0, index.total_len / max(vocab.docs, 1))
 
     raw = index.raw
-    lengths = npz.array(saved, "raw_length", np.int32, (n,))
-    npz.check((lengths >= 0).all())
-    raw.terms = npz.in_range(npz.array(saved, "raw_terms", np.int32), terms)
-    raw.weights = npz.array(saved, "raw_tf", np.float32, raw.terms.shape)
-    raw.flags = npz.array(saved, "raw_title", np.bool_, raw.terms.shape)
-    npz.check(int(lengths.sum()) == len(raw.terms))
+    lengths = saved_arrays.array(saved, "raw_length", np.int32, (n,))
+    saved_arrays.check((lengths >= 0).all())
+    raw.terms = saved_arrays.in_range(saved_arrays.array(saved, "raw_terms", np.int32), terms)
+    raw.weights = saved_arrays.array(saved, "raw_tf", np.float32, raw.terms.shape)
+    raw.flags = saved_arrays.array(saved, "raw_title", np.bool_, raw.terms.shape)
+    saved_arrays.check(int(lengths.sum()) == len(raw.terms))
     raw.length[:n] = lengths
     raw.start[:n] = np.cumsum(lengths) - lengths
-    raw.size[:n] = npz.array(saved, "raw_size", np.float64, (n,))
+    raw.size[:n] = saved_arrays.array(saved, "raw_size", np.float64, (n,))
     raw.used = len(raw.terms)
-    index.counted[:n] = npz.array(saved, "counted", np.bool_, (n,))
+    index.counted[:n] = saved_arrays.array(saved, "counted", np.bool_, (n,))
 
     sig = index.signals
     sig.topic_bit = {str(slug): int(bit) for slug, bit in meta["topic_bit"].items()}
-    npz.check(all(0 <= bit < 64 for bit in sig.topic_bit.values()))
-    sig.region_names = npz.unpack_strings(saved, "region_names")
+    saved_arrays.check(all(0 <= bit < 64 for bit in sig.topic_bit.values()))
+    sig.region_names = saved_arrays.unpack_strings(saved, "region_names")
     sig.region_id = {name: i for i, name in enumerate(sig.region_names)}
-    sig.region_score = _grown(npz.array(saved, "region_score", np.float32, (len(sig.region_names),)), 64)
-    sig.topics[:n] = npz.array(saved, "topics", np.uint64, (n,))
-    sig.regions[:n] = npz.array(saved, "regions", np.int32, (n, MAX_REGIONS))
-    sig.day[:n] = npz.array(saved, "day", np.float32, (n,))
-    npz.in_range(sig.regions[:n], len(sig.region_names), -1)
-    index.eligible[:n] = npz.array(saved, "eligible", np.bool_, (n,))
+    sig.region_score = _grown(saved_arrays.array(saved, "region_score", np.float32, (len(sig.region_names),)), 64)
+    sig.topics[:n] = saved_arrays.array(saved, "topics", np.uint64, (n,))
+    sig.regions[:n] = saved_arrays.array(saved, "regions", np.int32, (n, MAX_REGIONS))
+    sig.day[:n] = saved_arrays.array(saved, "day", np.float32, (n,))
+    saved_arrays.in_range(sig.regions[:n], len(sig.region_names), -1)
+    index.eligible[:n] = saved_arrays.array(saved, "eligible", np.bool_, (n,))
 
-    curated_rows = npz.in_range(npz.array(saved, "curated_rows", np.int64), n)
-    counts = npz.array(saved, "curated_counts", np.int64, curated_rows.shape)
-    targets = npz.unpack_strings(saved, "curated_ids", int(counts.sum()))
+    curated_rows = saved_arrays.in_range(saved_arrays.array(saved, "curated_rows", np.int64), n)
+    counts = saved_arrays.array(saved, "curated_counts", np.int64, curated_rows.shape)
+    targets = saved_arrays.unpack_strings(saved, "curated_ids", int(counts.sum()))
     at = 0
     for row, count in zip(curated_rows.tolist(), counts.tolist(), strict=True):
         index.curated[row] = tuple(targets[at:at + count])

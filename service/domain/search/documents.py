@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..content.article_record import is_public
-from ..store import npz
+from ..store import saved_arrays
 
 
 def _date_number(value: object) -> int:
@@ -106,12 +106,12 @@ class Documents:
     def state(self) -> dict[str, np.ndarray]:
         """Everything as flat arrays (copies of those changed in place)."""
         arrays = {
-            **npz.meta({"live": self.live, "dead": self.dead}),
-            **npz.pack_strings("ids", (i or "" for i in self.ids)),
+            **saved_arrays.meta({"live": self.live, "dead": self.dead}),
+            **saved_arrays.pack_strings("ids", (i or "" for i in self.ids)),
         }
         arrays["ids_none"] = np.fromiter((i is None for i in self.ids), bool, len(self.ids))
-        arrays.update(npz.pack_strings("titles", self.titles))
-        arrays.update(npz.pack_strings("summaries", self.summaries))
+        arrays.update(saved_arrays.pack_strings("titles", self.titles))
+        arrays.update(saved_arrays.pack_strings("summaries", self.summaries))
         # docno is not quite derivable from ids: a build given one id twice keeps both docnos.
         arrays["docno"] = np.fromiter(self.docno.values(), np.int64, len(self.docno))
         # Full capacity (not just len(ids)) so _grow and nbytes() behave as before saving.
@@ -122,13 +122,13 @@ class Documents:
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Documents:
-        meta = npz.read_meta(arrays)
-        ids: list[str | None] = npz.unpack_strings(arrays, "ids")
+        meta = saved_arrays.read_meta(arrays)
+        ids: list[str | None] = saved_arrays.unpack_strings(arrays, "ids")
         ids_none = arrays["ids_none"]
         for docno in np.flatnonzero(ids_none).tolist():
             ids[docno] = None
-        titles = npz.unpack_strings(arrays, "titles")
-        summaries = npz.unpack_strings(arrays, "summaries")
+        titles = saved_arrays.unpack_strings(arrays, "titles")
+        summaries = saved_arrays.unpack_strings(arrays, "summaries")
         alive, draft, date = arrays["alive"], arrays["draft"], arrays["date"]
         if not (
             len(ids) == len(titles) == len(summaries) == len(ids_none)

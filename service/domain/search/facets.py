@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..store import npz
+from ..store import saved_arrays
 from .postings import Vocab
 
 DELTA_ASSIGNMENTS = 4096
@@ -187,7 +187,7 @@ class Facet:
     def state(self) -> dict[str, np.ndarray]:
         """Everything but the by-value copy, as flat arrays (names are the vocab in id order)."""
         return {
-            **npz.pack_strings("names", self.names),
+            **saved_arrays.pack_strings("names", self.names),
             "docs": self.docs,
             "vals": self.vals,
             "delta_docs": np.asarray(self.delta_docs, np.int32),
@@ -197,7 +197,7 @@ class Facet:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Facet:
         facet = cls()
-        facet.names = npz.unpack_strings(arrays, "names")
+        facet.names = saved_arrays.unpack_strings(arrays, "names")
         facet.vocab = Vocab.of(facet.names)
         facet.docs = arrays["docs"].astype(np.int32, copy=False)
         facet.vals = arrays["vals"].astype(np.int32, copy=False)

@@ -26,7 +26,7 @@ What the front itself does:
 - One lock serialises the public calls: a threaded worker may refresh
   while it searches.
 - save/load: building tokenises every article (tens of seconds at 100k),
-  so the built index is saved as one uncompressed .npz (each part's flat
+  so the built index is saved as one mapped file (store/saved_arrays; each part's flat
   arrays under its name) and loaded at the next start. Derived parts (dense
   rows) are recomputed; the suggester is loaded ready, so the first reader
   typing in the search box waits for nothing. A file of another FORMAT or
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lru import LRU
-from ..store import npz
+from ..store import saved_arrays
 from .building import fingerprint, index_all, index_one
 from .documents import Documents
 from .facets import Facet
@@ -337,13 +337,13 @@ class SearchIndex:
         # Serialised and written outside the lock so searches are not held up:
         # the arrays referenced are replaced on change, never modified in place
         # (those that are were copied by _state).
-        npz.save(path, arrays)
+        saved_arrays.save(path, arrays)
 
     @classmethod
     def load(cls, path: Path, synonyms: Synonyms | None = None) -> SearchIndex | None:
         """The saved index, or None when the file is missing, unreadable, or of another FORMAT."""
         try:
-            with npz.opened(path) as saved:
+            with saved_arrays.opened(path) as saved:
                 parts = cls._restore(saved)
         except Exception:  # any unreadable cache (truncated, garbage, missing keys) means rebuild
             return None
@@ -354,7 +354,7 @@ class SearchIndex:
         return index
 
     def _state(self) -> dict[str, np.ndarray]:
-        arrays = npz.meta({"format": self.FORMAT, "scoring": fingerprint()})
+        arrays = saved_arrays.meta({"format": self.FORMAT, "scoring": fingerprint()})
         for name in _PARTS:
             for key, value in getattr(self, name).state().items():
                 arrays[f"{name}.{key}"] = value
@@ -363,7 +363,7 @@ class SearchIndex:
     @classmethod
     def _restore(cls, saved: Mapping[str, np.ndarray]) -> dict[str, object] | None:
         """The parts from a saved file, None if it is of another format."""
-        meta = npz.read_meta(saved)
+        meta = saved_arrays.read_meta(saved)
         if meta.get("format") != cls.FORMAT or meta.get("scoring") != fingerprint():
             return None
         files = saved.keys()

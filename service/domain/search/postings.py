@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..store import npz
+from ..store import saved_arrays
 from ..vocab import Vocab
 
 IMPACT_SCALE = 255.0  # impacts are BM25 tf-saturation in (0, 1], stored as uint8
@@ -221,7 +221,7 @@ class Postings:
         from the base arrays and cost N bytes a term on disk."""
         terms = list(self.delta)
         return {
-            **npz.pack_strings("vocab", self.vocab),
+            **saved_arrays.pack_strings("vocab", self.vocab),
             "indptr": self.indptr,
             "docs": self.docs,
             "imps": self.imps,
@@ -235,7 +235,7 @@ class Postings:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Postings:
         postings = cls()
-        postings.vocab = Vocab.of(npz.unpack_strings(arrays, "vocab"))
+        postings.vocab = Vocab.of(saved_arrays.unpack_strings(arrays, "vocab"))
         postings.indptr = arrays["indptr"].astype(np.int64, copy=False)
         postings.docs = arrays["docs"].astype(np.int32, copy=False)
         postings.imps = arrays["imps"].astype(np.uint8, copy=False)

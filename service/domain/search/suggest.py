@@ -31,7 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from .. import text
-from ..store import npz
+from ..store import saved_arrays
 from .pinyin import spellings
 
 SCAN = 200  # matches looked at per key list (and inside titles) before ranking
@@ -366,30 +366,31 @@ class Suggester:
         delta = sorted(self.delta)
         arrays["delta"] = np.asarray(delta, np.int64)
         for kind in range(KINDS):
-            arrays.update(npz.pack_strings(f"delta{kind}", (self.delta[d][kind] for d in delta)))
+            arrays.update(saved_arrays.pack_strings(f"delta{kind}", (self.delta[d][kind] for d in delta)))
         return arrays
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Suggester:
         s = cls()
-        s.size = size = int(npz.array(arrays, "size", np.int64, (1,))[0])
+        s.size = size = int(saved_arrays.array(arrays, "size", np.int64, (1,))[0])
         for kind in range(KINDS):
-            blob = npz.array(arrays, f"keys{kind}", np.uint8)
-            offsets = npz.array(arrays, f"offsets{kind}", np.int64, (size + 1,))
-            npz.check(offsets[0] == 0 and offsets[-1] == len(blob) and (np.diff(offsets) >= 0).all())
+            blob = saved_arrays.array(arrays, f"keys{kind}", np.uint8)
+            offsets = saved_arrays.array(arrays, f"offsets{kind}", np.int64, (size + 1,))
+            saved_arrays.check(offsets[0] == 0 and offsets[-1] == len(blob) and (np.diff(offsets) >= 0).all())
             s.blobs[kind] = blob.tobytes()
             s.offsets[kind] = offsets
-            s.sorted[kind] = npz.in_range(npz.array(arrays, f"sorted{kind}", np.int32), size)
-        s.ranked = npz.in_range(npz.array(arrays, "ranked", np.int32), size)
-        s.pair_codes = npz.array(arrays, "pair_codes", np.int64)
-        s.pair_ptr = npz.array(arrays, "pair_ptr", np.int64, (len(s.pair_codes) + 1,))
-        s.pair_docs = npz.in_range(npz.array(arrays, "pair_docs", np.int32), size)
-        npz.check(s.pair_ptr[0] == 0 and s.pair_ptr[-1] == len(s.pair_docs) and (np.diff(s.pair_ptr) >= 0).all())
+            s.sorted[kind] = saved_arrays.in_range(saved_arrays.array(arrays, f"sorted{kind}", np.int32), size)
+        s.ranked = saved_arrays.in_range(saved_arrays.array(arrays, "ranked", np.int32), size)
+        s.pair_codes = saved_arrays.array(arrays, "pair_codes", np.int64)
+        s.pair_ptr = saved_arrays.array(arrays, "pair_ptr", np.int64, (len(s.pair_codes) + 1,))
+        s.pair_docs = saved_arrays.in_range(saved_arrays.array(arrays, "pair_docs", np.int32), size)
+        ptr = s.pair_ptr
+        saved_arrays.check(ptr[0] == 0 and ptr[-1] == len(s.pair_docs) and (np.diff(ptr) >= 0).all())
         s.pos = np.full(size, -1, np.int64)
         s.pos[s.ranked] = np.arange(len(s.ranked))
         s._refresh_heads()
-        delta = npz.in_range(npz.array(arrays, "delta", np.int64), 2**31, size).tolist()
-        columns = [npz.unpack_strings(arrays, f"delta{kind}", len(delta)) for kind in range(KINDS)]
+        delta = saved_arrays.in_range(saved_arrays.array(arrays, "delta", np.int64), 2**31, size).tolist()
+        columns = [saved_arrays.unpack_strings(arrays, f"delta{kind}", len(delta)) for kind in range(KINDS)]
         s.delta = {d: keys for d, keys in zip(delta, zip(*columns, strict=True), strict=True)}
         return s
 

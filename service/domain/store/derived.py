@@ -2,7 +2,7 @@
 
 Building the search index and the related lists means tokenising every
 article: minutes at 100k. They are a pure function of the snapshot, so each
-is saved as `<name>-<snapshot id>-<code id>.npz` after a build and loaded by
+is saved as `<name>-<snapshot id>-<code id>.arrays` after a build and loaded by
 the next start from the same snapshot and the same code. A file for another
 snapshot is never used (a compaction or an import starts a new one), nor one
 made by other code (a new tokeniser dictionary, a changed weight, another
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .files import exclusive_lock
+from .saved_arrays import SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def code_id(root: Path = SERVICE_DIR) -> str:
 
 def saved_states(directory: Path, names: tuple[str, ...]) -> set[str]:
     """The snapshot ids for which every one of `names` is saved by this code."""
-    suffix = f"-{code_id()}.npz"
+    suffix = f"-{code_id()}{SUFFIX}"
     found = [{p.name[len(name) + 1: -len(suffix)] for p in Path(directory).glob(f"{name}-*{suffix}")}
              for name in names]
     return set.intersection(*found) if found else set()
@@ -63,7 +64,7 @@ class SavedIndexes:
         self.snapshot_id = snapshot_id
 
     def path(self, name: str) -> Path:
-        return self.directory / f"{name}-{self.snapshot_id}-{code_id()}.npz"
+        return self.directory / f"{name}-{self.snapshot_id}-{code_id()}{SUFFIX}"
 
     def load(self, name: str, loader: Callable[[Path], T | None]) -> T | None:
         path = self.path(name)
@@ -88,7 +89,7 @@ class SavedIndexes:
             lock.touch(exist_ok=True)
             with exclusive_lock(lock):  # two processes saving at once must not share a temp file
                 index.save(self.path(name))
-                for old in self.directory.glob(f"{name}-*.npz"):
+                for old in self.directory.glob(f"{name}-*"):  # other snapshots, other code, older layouts
                     if old != self.path(name):
                         old.unlink(missing_ok=True)
         except OSError as exc:

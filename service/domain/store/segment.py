@@ -7,9 +7,9 @@ shares with the master are copied one by one. A segment holds the same
 records as their orjson bytes, mapped read-only (the page cache is shared by
 every process), and a record is decoded only when it is read.
 
-Layout: MAGIC, then a JSON header padded to HEADER_BYTES (each array's dtype,
-shape and offset; what the segment was written from), then the arrays,
-64-byte aligned. Per collection:
+Layout: mapped_arrays' (MAGIC, a JSON header, aligned arrays), with what the
+segment was written from as its meta. Per collection, arrays named
+"<collection>/<field>":
 - data: the records' bytes, one after the other, in the state's order;
 - offsets: int64, n + 1 (record i is data[offsets[i]:offsets[i + 1]]);
 - keys: the keys as UTF-8, fixed width, sorted (np.searchsorted finds one);
@@ -21,19 +21,17 @@ shape and offset; what the segment was written from), then the arrays,
 from __future__ import annotations
 
 import hashlib
-import mmap
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from .files import atomic_file
+from .mapped_arrays import open_mapped
+from .mapped_arrays import write as write_arrays
 
-MAGIC = b"YBSEG001"
-HEADER_BYTES = 4096
-ALIGN = 64
+MAGIC = b"YBSEG002"
+FIELDS = ("data", "offsets", "keys", "slots", "digests")
 
 
 def digest(data: bytes) -> int:
@@ -80,55 +78,32 @@ class Collection:
 
 
 class Segment:
-    def __init__(self, path: Path, header: dict, collections: dict[str, Collection], mapped: mmap.mmap | None):
+    def __init__(self, path: Path, meta: dict, collections: dict[str, Collection]):
         self.path = path
-        self.header = header
+        self.meta = meta
         self.collections = collections
-        self._mapped = mapped
 
     @property
     def source(self) -> dict:
         """What the writer said the segment was made from (e.g. the snapshot's stat)."""
-        return self.header.get("source", {})
+        return self.meta.get("source", {})
 
     @classmethod
     def open(cls, path: Path) -> Segment:
         """Map a segment file; ValueError if it is not a whole one of this layout."""
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < HEADER_BYTES:
-                raise ValueError(f"{path}: too short for a segment")
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if mapped[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{path}: not a segment")
-        header = orjson.loads(mapped[len(MAGIC): HEADER_BYTES].rstrip(b"\0 "))
-        if header.get("bytes") != size:
-            raise ValueError(f"{path}: torn ({size} bytes, header says {header.get('bytes')})")
-        collections = {}
-        for name, arrays in header["collections"].items():
-            views = {}
-            for field, (dtype, count, offset) in arrays.items():
-                kind = np.dtype(dtype)
-                views[field] = np.frombuffer(mapped, kind, count, offset) if count else np.zeros(0, kind)
-            collections[name] = Collection(views)
-        return cls(Path(path), header, collections, mapped)
+        mapped = open_mapped(path, MAGIC)
+        try:
+            collections = {name: Collection({f: mapped.arrays[f"{name}/{f}"] for f in FIELDS})
+                           for name in mapped.meta["collections"]}
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: not a whole segment") from None
+        return cls(Path(path), mapped.meta, collections)
 
 
 def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], source: dict | None = None,
           tmp: Path | None = None) -> None:
     """Write a segment of (key, record bytes) per collection, atomically (temp, fsync, rename)."""
-    layout: dict[str, dict] = {}
-    parts: list[np.ndarray | bytes] = []
-    position = HEADER_BYTES
-
-    def place(array: np.ndarray) -> list:
-        nonlocal position
-        position += -position % ALIGN
-        at = position
-        parts.append((at, array))
-        position += array.nbytes
-        return [array.dtype.str, len(array), at]
-
+    arrays: dict[str, np.ndarray] = {}
     for name, items in collections.items():
         keys: list[bytes] = []
         chunks: list[bytes] = []
@@ -145,17 +120,6 @@ def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], sourc
             raise ValueError(f"{name}: duplicate keys")
         data = np.frombuffer(b"".join(chunks), np.uint8)
         digests = np.fromiter((digest(c) for c in chunks), np.uint64, len(chunks))
-        layout[name] = {
-            "data": place(data), "offsets": place(offsets), "keys": place(sorted_keys),
-            "slots": place(order.astype(np.int64)), "digests": place(digests),
-        }
-    header = orjson.dumps({"bytes": position, "collections": layout, "source": source or {}})
-    if len(MAGIC) + len(header) > HEADER_BYTES:
-        raise ValueError("segment header too large")
-    with atomic_file(path, tmp) as handle:
-        handle.write(MAGIC + header.ljust(HEADER_BYTES - len(MAGIC), b" "))
-        written = HEADER_BYTES
-        for at, array in parts:
-            handle.write(b"\0" * (at - written))
-            handle.write(np.ascontiguousarray(array).data)
-            written = at + array.nbytes
+        for field, array in zip(FIELDS, (data, offsets, sorted_keys, order.astype(np.int64), digests), strict=True):
+            arrays[f"{name}/{field}"] = array
+    write_arrays(path, MAGIC, arrays, {"source": source or {}, "collections": list(collections)}, tmp)

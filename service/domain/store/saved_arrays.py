@@ -1,14 +1,16 @@
-"""One way to save and load the derived indexes' arrays: an uncompressed .npz.
+"""One way to save and load the derived indexes' arrays: a file every process maps (mapped_arrays).
 
-No object arrays (nothing is unpickled from disk): strings travel as one UTF-8
-blob with end offsets, scalars as a JSON blob. Every read checks dtype and
-shape, so a file that opens but does not fit fails here, at load, and costs a
+Loading maps the file copy-on-write: a worker that loads an index (at a
+start, after a compaction) shares its pages with every other process, and
+the arrays stay writable for the code that updates them in place. No object
+arrays (nothing is unpickled from disk): strings travel as one UTF-8 blob
+with end offsets, scalars as a JSON blob. Every read checks dtype and shape,
+so a file that opens but does not fit fails here, at load, and costs a
 rebuild, not a wrong answer later.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
+from .mapped_arrays import open_mapped, write
+
+MAGIC = b"YBIDX001"
+SUFFIX = ".arrays"
 
 
 class Unfit(ValueError):
@@ -24,15 +29,22 @@ class Unfit(ValueError):
 
 
 def save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write(Path(path), buffer.getbuffer())
+    write(Path(path), MAGIC, {name: np.asarray(a) for name, a in arrays.items()})
 
 
 @contextmanager
 def opened(path: Path) -> Iterator[Mapping[str, np.ndarray]]:
-    with np.load(Path(path), allow_pickle=False) as saved:
-        yield saved
+    """The saved arrays; a missing name raises Unfit, as any other misfit does."""
+    try:
+        arrays = open_mapped(Path(path), MAGIC, writable=True, verify=True).arrays
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unfit(str(exc)) from None
+    yield _Checked(arrays)
+
+
+class _Checked(dict):
+    def __missing__(self, key):
+        raise Unfit(f"no array {key!r} in a saved index")
 
 
 def check(ok) -> None:
