@@ -39,7 +39,8 @@ screenshots: $(BIN)/.dev
 bench: $(BIN)/.dev
 	$(BIN)/python -m bench
 
-# A million articles, every figure in one run (hours on two cores); SIZE=100000 to try it smaller.
+# A million articles, every figure in one run: long (a first start of 10+ minutes on two cores,
+# tokenising for tantivy, a 5-minute soak); SIZE=100000 to try it smaller.
 SIZE ?= 1000000
 bench-1m: $(BIN)/.dev
 	$(BIN)/python -m bench.million --size $(SIZE)
