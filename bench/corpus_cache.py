@@ -13,7 +13,7 @@ from . import corpus, store_corpus
 from .paths import CACHE, ROOT
 
 
-def _corpus_key(size: int, seed: int) -> str:
+def corpus_key(size: int, seed: int) -> str:
     h = hashlib.sha256(f"{size}:{seed}".encode())
     for path in (Path(corpus.__file__), Path(store_corpus.__file__), ROOT / "seeds" / "articles.json",
                  ROOT / "seeds" / "topics.json"):
@@ -27,7 +27,7 @@ def prepare_store(data_dir: Path, size: int, seed: int, use_cache: bool) -> dict
     from service.domain.store.snapshot import read_document
 
     started = time.perf_counter()
-    cached = CACHE / f"snapshot-{size}-{seed}-{_corpus_key(size, seed)}.json"
+    cached = CACHE / f"snapshot-{size}-{seed}-{corpus_key(size, seed)}.json"
     data_dir.mkdir(parents=True, exist_ok=True)
     if use_cache and cached.exists():
         shutil.copyfile(cached, data_dir / "snapshot.json")
@@ -49,5 +49,7 @@ def prepare_store(data_dir: Path, size: int, seed: int, use_cache: bool) -> dict
         # the first seed pages (the frontend's demo pages) and a deterministic sample of the rest
         "sample_ids": published[:5] + random.Random(11).sample(published[5:], min(195, len(published) - 5)),
     }
+    sampled = set(info["sample_ids"])
+    info["sample_titles"] = [a["title"] for a in doc["articles"] if a["id"] in sampled]
     del doc
     return info

@@ -111,6 +111,51 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of the children it has waited for (a build's forked
+    tokenisers): against wall time, how many cores it kept busy."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+def in_child(target, *args, timeout: float | None = None):
+    """target(*args) in a fresh (spawned) process, so what it loads and measures is its own;
+    its return value, or TimeoutError after `timeout` seconds (the child is then killed)."""
+    import multiprocessing
+    import queue
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_call_into, args=(out, target, args))
+    proc.start()
+    try:
+        ok, value = out.get(timeout=timeout)
+    except queue.Empty:
+        raise TimeoutError(f"{target.__name__} took more than {timeout:.0f} s") from None
+    finally:
+        if proc.is_alive():
+            proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    if not ok:
+        raise RuntimeError(value)
+    return value
+
+
+def _call_into(out, target, args) -> None:
+    try:
+        out.put((True, target(*args)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        import traceback
+
+        out.put((False, f"{exc!r}\n{traceback.format_exc()[-1500:]}"))
+
+
 def tree_memory(master: int) -> dict:
     workers = children(master)
     per = {pid: memory_mb(pid) for pid in workers}

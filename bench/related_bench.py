@@ -51,6 +51,17 @@ def _recall(related: Related, anchors: list[int]) -> tuple[float, float]:
     return found / max(total, 1), float(np.mean(ratios))
 
 
+def time_lookups(related: Related, ids: list[str]) -> tuple[list[float], list[float]]:
+    """Seconds of each uncached lookup: wall, and this thread's CPU (immune to a busy machine)."""
+    lookups, lookups_cpu = [], []
+    for aid in ids:
+        t, c = time.perf_counter(), time.thread_time()
+        related.related(aid)
+        lookups.append(time.perf_counter() - t)
+        lookups_cpu.append(time.thread_time() - c)
+    return lookups, lookups_cpu
+
+
 def run(size: int) -> dict:
     gc.collect()
     t = time.perf_counter()
@@ -67,12 +78,7 @@ def run(size: int) -> dict:
     rng = random.Random(1)
     ids = [a["id"] for a in articles if a["status"] == "published"]
     related.related(ids[0])
-    lookups, lookups_cpu = [], []  # wall time, and this thread's CPU time (immune to a busy machine)
-    for aid in rng.sample(ids, 2000):
-        t, c = time.perf_counter(), time.thread_time()
-        related.related(aid)
-        lookups.append(time.perf_counter() - t)
-        lookups_cpu.append(time.thread_time() - c)
+    lookups, lookups_cpu = time_lookups(related, rng.sample(ids, 2000))
     warm = []
     hot = rng.sample(ids, 200)
     for aid in hot:

@@ -187,6 +187,20 @@ def render(results: list[dict], args, info: dict, elapsed: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_section(path: Path, start_mark: str, end_mark: str, section: str) -> None:
+    """Put a section between its own markers, or append it at the end (below the notes mark, which
+    `make bench` keeps): each bench that has a section rewrites only its own; nothing else changes."""
+    block = f"{start_mark}\n\n{section}\n{end_mark}\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start_mark in old and end_mark in old:
+        head, rest = old.split(start_mark, 1)
+        tail = rest.split(end_mark, 1)[1].removeprefix("\n")
+        text = head + block + tail
+    else:
+        text = old + ("\n" if old and not old.endswith("\n\n") else "") + block
+    path.write_text(text, encoding="utf-8")
+
+
 def write_results(path: Path, text: str) -> None:
     notes = ""
     if path.exists():

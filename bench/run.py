@@ -22,7 +22,6 @@ answers, the wrk runs), profiling.py (--profile) and report.py (the Markdown).
 from __future__ import annotations
 
 import argparse
-import pickle
 import signal
 import sys
 import tempfile
@@ -34,8 +33,8 @@ from .load import BenchError, ensure_wrk
 from .procs import tree_memory
 from .profiling import profile
 from .report import machine, render, write_results
-from .servers import read_timings, start_bare, start_real, wait_workers, worker_count
-from .workload import ENDPOINTS, capture, drive, endpoint_paths
+from .servers import read_timings, start_real, wait_workers, worker_count
+from .workload import ENDPOINTS, against_bare, endpoint_paths
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -62,7 +61,7 @@ def bench_size(result: dict, load: bool, wrk: str | None, args, tmp_root: Path, 
         result["skipped"] = "not enough of the time budget left"
         print(f"[{size}] skipped: {result['skipped']}", flush=True)
         return result
-    real, bare = None, None
+    real = None
     try:
         # First start on a fresh data directory: builds the indexes and saves them beside the
         # snapshot. Then a restart, as after a deploy or a crash: loads them. That one is timed as
@@ -96,25 +95,15 @@ def bench_size(result: dict, load: bool, wrk: str | None, args, tmp_root: Path, 
         if not load:
             return result
         paths = endpoint_paths(store["sample_ids"])
-        responses, sizes = capture(real, paths)
-        result["response_bytes"] = sizes
-        pickled = tmp / "responses.pickle"
-        pickled.write_bytes(pickle.dumps(responses))
-        bare = start_bare(tmp, pickled, result["workers"] or workers)
-        if bare.wait_ready("/readyz", 60) is None:
-            raise BenchError(f"bare Flask did not start:\n{bare.log_tail()}")
-        wait_workers(bare, workers)
-        result["bare_memory"] = tree_memory(bare.pid)
         endpoints = [e for e in args.endpoints.split(",") if e]
-        result["endpoints"] = drive(wrk, real, bare, paths, tmp, args, endpoints)
+        result.update(against_bare(wrk, real, paths, tmp, args, result["workers"] or workers, endpoints))
         result["memory_after_load"] = tree_memory(real.pid)
         if args.profile and size == args.profile_size:
             result["profiles"] = profile(wrk, real, paths, tmp, args)
         return result
     finally:
-        for server in (bare, real):
-            if server is not None:
-                server.stop()
+        if real is not None:
+            real.stop()
 
 
 # -- main ------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ import argparse
 import ctypes
 import gc
 import hashlib
-import multiprocessing
 import os
 import pickle
 import sqlite3
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 from .paths import CACHE
+from .procs import in_child
 
 ENGINES = ("numpy", "tantivy", "fts5")
 
@@ -68,17 +68,17 @@ def _corpus_key(size: int) -> str:
     return f"{size}-{digest}"
 
 
-def _timed_mixes(run, repeat: int) -> dict:
+def timed_mixes(run, repeat: int) -> dict:
     """The query mix, and on their own the queries of only very common words."""
     from .corpus import COMMON_QUERIES, QUERIES
 
-    result = _time_queries(run, QUERIES, repeat)
-    common = _time_queries(run, COMMON_QUERIES, repeat)
+    result = time_queries(run, QUERIES, repeat)
+    common = time_queries(run, COMMON_QUERIES, repeat)
     result.update(common_cpu_p50=common["cpu_p50"], common_cpu_p99=common["cpu_p99"])
     return result
 
 
-def _time_queries(run, queries: list[str], repeat: int) -> dict:
+def time_queries(run, queries: list[str], repeat: int) -> dict:
     for q in queries:  # warm caches and lazy structures
         run(q)
     wall: list[float] = []
@@ -99,15 +99,22 @@ def _tokenised(size: int, cache: Path) -> list[tuple[str, str]]:
     """(title words, other words) per article, space-joined, cached on disk."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
-    from service.domain.text import search_tokens
-
     from .corpus import generate
 
-    rows = []
-    for a in generate(size):
-        rest = " ".join(filter(None, [a["answer"], a["summary"], " ".join(a["tags"]), a["body"]]))
-        rows.append((" ".join(search_tokens(a["title"])), " ".join(search_tokens(rest))))
+    rows = token_rows(generate(size))
     cache.write_bytes(pickle.dumps(rows))
+    return rows
+
+
+def token_rows(articles) -> list[tuple[str, str]]:
+    """What the baselines index of each article: its title's words, and those of the rest."""
+    from service.domain.text import search_tokens
+
+    rows = []
+    for a in articles:
+        rest = " ".join(filter(None, [a.get("answer"), a.get("summary"), " ".join(a.get("tags") or []),
+                                      a.get("body")]))
+        rows.append((" ".join(search_tokens(a["title"])), " ".join(search_tokens(rest))))
     return rows
 
 
@@ -117,7 +124,7 @@ def _query_words(q: str) -> list[str]:
     return list(dict.fromkeys(w for w, _, _ in token_spans(search_text(q))))
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Load the segmenter, pinyin and OpenCC tables outside the measurement."""
     from service.domain import text
     from service.domain.search import pinyin as search_pinyin
@@ -134,7 +141,7 @@ def _built_index(size: int):
     from .corpus import generate
 
     saved = CACHE / f"search-index-{_corpus_key(size)}.npz"
-    _warm_up()
+    warm_up()
     gc.collect()
     before = _rss_mb()
     start = time.perf_counter()
@@ -161,7 +168,7 @@ def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
     def scored(q: str):  # the scorer itself: search() remembers answers until the index changes
         return index._search(q, None, None, False, 0, 20)
 
-    result = _timed_mixes(scored, repeat)
+    result = timed_mixes(scored, repeat)
     updates = []
     for n, article in enumerate(generate(200, seed=99)):
         article["id"] = f"a{(n * 7) % size:06d}"  # replace existing articles (generate's ids)
@@ -172,8 +179,8 @@ def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
     # counted over live documents only, which costs a pass over each query term's postings.
     from .corpus import QUERIES
 
-    edited = _time_queries(scored, QUERIES, repeat)
-    suggest = _time_queries(lambda p: index._suggest(p, 10, ()), ["医", "佛山", "yib", "gz", "2025年"], repeat)
+    edited = time_queries(scored, QUERIES, repeat)
+    suggest = time_queries(lambda p: index._suggest(p, 10, ()), ["医", "佛山", "yib", "gz", "2025年"], repeat)
     result.update(build=build, memory=memory, from_cache=from_cache, upsert_p50=statistics.median(updates),
                   edited_cpu_p50=edited["cpu_p50"], edited_cpu_p99=edited["cpu_p99"],
                   upsert_p99=_percentile(updates, 0.99), suggest_p99=suggest["p99"],
@@ -184,7 +191,7 @@ def _run_numpy(size: int, repeat: int, _cache: Path) -> dict:
 def _baseline_start(size: int, cache: Path) -> tuple[list, float, float]:
     """The same tokens for every baseline, then the RSS and the clock its build starts from."""
     rows = _tokenised(size, cache)
-    _warm_up()
+    warm_up()
     gc.collect()
     return rows, _rss_mb(), time.perf_counter()
 
@@ -197,9 +204,19 @@ def _build_cost(before: float, start: float) -> tuple[float, float]:
 
 
 def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
+    rows, before, start = _baseline_start(size, cache)
+    run = tantivy_search(rows)
+    build, memory = _build_cost(before, start)
+    result = timed_mixes(run, repeat)
+    result.update(build=build, memory=memory)
+    return result
+
+
+def tantivy_search(rows: list[tuple[str, str]]):
+    """A tantivy index of the rows (token_rows), and the function that queries it as ours is
+    queried: the words ORed, title weighted over body, top 20 and the count of all matches."""
     import tantivy
 
-    rows, before, start = _baseline_start(size, cache)
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("title", tokenizer_name="whitespace")
     builder.add_text_field("body", tokenizer_name="whitespace")
@@ -211,7 +228,6 @@ def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
     writer.wait_merging_threads()
     index.reload()
     searcher = index.searcher()
-    build, memory = _build_cost(before, start)
 
     def run(q: str):
         words = _query_words(q)
@@ -220,9 +236,7 @@ def _run_tantivy(size: int, repeat: int, cache: Path) -> dict:
         query = index.parse_query(" ".join(words), ["title", "body"], field_boosts={"title": 3.0})
         return searcher.search(query, 20, count=True)
 
-    result = _timed_mixes(run, repeat)
-    result.update(build=build, memory=memory)
-    return result
+    return run
 
 
 def _run_fts5(size: int, repeat: int, cache: Path) -> dict:
@@ -246,24 +260,18 @@ def _run_fts5(size: int, repeat: int, cache: Path) -> dict:
         ).fetchall()
         return total, page
 
-    result = _timed_mixes(run, repeat)
+    result = timed_mixes(run, repeat)
     result.update(build=build, memory=memory)
     return result
 
 
-def _child(engine: str, size: int, repeat: int, cache: str, out) -> None:
+def _child(engine: str, size: int, repeat: int, cache: str) -> dict:
     runner = {"numpy": _run_numpy, "tantivy": _run_tantivy, "fts5": _run_fts5}[engine]
-    out.put(runner(size, repeat, Path(cache)))
+    return runner(size, repeat, Path(cache))
 
 
 def _measure(engine: str, size: int, repeat: int, cache: Path) -> dict:
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(engine, size, repeat, str(cache), out))
-    proc.start()
-    result = out.get()
-    proc.join()
-    return result
+    return in_child(_child, engine, size, repeat, str(cache))
 
 
 def _tokenise_seconds(size: int, cache: Path) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,18 +23,34 @@ def worker_count(args) -> int:
     return int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1))  # as gunicorn.conf.py
 
 
-def start_real(tmp: Path, data_dir: Path, args) -> tuple[Server, Path]:
-    port = free_port()
+def _real_env(tmp: Path, port: int, data_dir: Path, workers: int, keys: str) -> dict[str, str]:
     metrics = tmp / "metrics-real"
     metrics.mkdir(exist_ok=True)
-    timings = tmp / f"timings-{port}.jsonl"
-    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), DATA_DIR=str(data_dir), API_KEYS="bench-key",
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), DATA_DIR=str(data_dir), API_KEYS=keys,
                RATE_LIMIT=HIGH_LIMIT, RATE_LIMIT_VIEWS=HIGH_LIMIT, RATE_LIMIT_WRITE=HIGH_LIMIT,
-               PROMETHEUS_MULTIPROC_DIR=str(metrics), BENCH_TIMINGS=str(timings), PYTHONUNBUFFERED="1")
-    if args.workers:
-        env["WEB_CONCURRENCY"] = str(args.workers)
+               PROMETHEUS_MULTIPROC_DIR=str(metrics), PYTHONUNBUFFERED="1")
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
+    return env
+
+
+def start_real(tmp: Path, data_dir: Path, args) -> tuple[Server, Path]:
+    port = free_port()
+    timings = tmp / f"timings-{port}.jsonl"
+    env = dict(_real_env(tmp, port, data_dir, args.workers, "bench-key"), BENCH_TIMINGS=str(timings))
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "bench.timed_wsgi:app"]
     return Server("real", command, env, ROOT, tmp / f"real-{port}.log", port), timings
+
+
+def start_as_make_run(tmp: Path, data_dir: Path, workers: int, keys: str) -> Server:
+    """The service started the way `make run` starts it: `flask --app service db upgrade`, then
+    gunicorn -c gunicorn.conf.py (service.wsgi:app), so the time to /readyz includes both. The
+    shell execs gunicorn: the pid is its master's."""
+    port = free_port()
+    flask, gunicorn = (f"{shlex.quote(sys.executable)} -m {m}" for m in ("flask", "gunicorn"))
+    command = ["sh", "-c", f"{flask} --app service db upgrade && exec {gunicorn} -c gunicorn.conf.py"]
+    env = _real_env(tmp, port, data_dir, workers, keys)
+    return Server("real", command, env, ROOT, tmp / f"make-run-{port}.log", port)
 
 
 def start_bare(tmp: Path, responses: Path, workers: int) -> Server:

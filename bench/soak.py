@@ -10,6 +10,8 @@ Every ~10 s the RSS (and PSS) of the master plus its workers is sampled. At the 
 request counts, errors (any 5xx or connection error), unexpected 4xx, latency p50/p99 per kind
 and RSS over time (first after warm-up, last, max, least-squares slope), checks that every
 acknowledged write is there, and runs `flask --app service db check` on the stopped store.
+The load phase (run_load) is on its own, so it can be pointed at a service already running on
+another store (bench/million.py does, on its big one).
 
     python -m bench.soak [--minutes 10] [--workers 3] [--threads 4] [--rps 200]
 
@@ -36,6 +38,8 @@ import requests
 
 from tests.server import ROOT, Server
 
+from .procs import children, tree_memory
+
 KEY = "soak-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 QUERIES = ["医保", "报销", "异地就医", "医保卡", "yibao", "门诊", "住院", "个人账户", "惠民保", "社保卡密码",
@@ -47,38 +51,6 @@ MIX = {
     "create": 6, "patch": 8, "delete": 2, "view": 12,
 }
 LIVE_PER_THREAD = 40  # soak articles each thread keeps alive; older ones get deleted
-
-
-def process_tree(pid: int) -> list[int]:
-    """pid and all its descendants (gunicorn master plus workers)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as handle:
-                    todo.extend(int(c) for c in handle.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return out
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in kB; PSS splits pages shared after fork between the sharers."""
-    rss = pss = 0
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    pss = int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return rss, pss
 
 
 class Pacer:
@@ -246,74 +218,103 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gunicorn log tail:\n{server.output()[-1500:]}" if "Traceback" in server.output() else "", end="")
 
 
-def soak(server: Server, args, duration: float, warmup: float) -> int:
-    listing = requests.get(server.url + "/api/v1/articles", params={"per_page": 100, "fields": "id"}, timeout=10)
+READS = ("article", "list", "search", "suggest", "related", "hot", "trending")
+
+
+def run_load(url: str, master: int, args, duration: float, warmup: float) -> dict:
+    """The mixed load against a running service (`master`: its gunicorn master's pid) for
+    `duration` seconds: latencies per kind, errors, memory samples of master plus workers, and
+    the acknowledged writes read back. Runs against any store; the service is left running."""
+    listing = requests.get(url + "/api/v1/articles", params={"per_page": 100, "fields": "id"}, timeout=30)
     seed_ids = [item["id"] for item in listing.json()["items"]]
-    workers_at_start = set(process_tree(server.process.pid))
+    workers_at_start = set(children(master))
     stats, stop, pacer = Stats(), threading.Event(), Pacer(args.rps)
-    clients = [Client(n, server.url, seed_ids, stats, pacer, stop) for n in range(args.threads)]
-    print(f"soak: {args.minutes} min, {args.workers} workers, {args.threads} threads, cap {args.rps or 'none'} rps, "
-          f"warm-up {warmup:.0f} s, {server.url}", flush=True)
+    clients = [Client(n, url, seed_ids, stats, pacer, stop) for n in range(args.threads)]
+    print(f"soak: {duration / 60:g} min, {args.threads} threads, cap {args.rps or 'none'} rps, "
+          f"warm-up {warmup:.0f} s, {url}", flush=True)
     started = time.monotonic()
     for client in clients:
         client.start()
-    samples: list[tuple[float, int, int]] = []  # (seconds since start, RSS kB, PSS kB)
+    samples: list[tuple[float, float, float]] = []  # (seconds since start, RSS MB, PSS MB)
     while True:
         elapsed = time.monotonic() - started
-        pids = process_tree(server.process.pid)
-        mem = [memory_kb(p) for p in pids]
-        samples.append((elapsed, sum(r for r, _ in mem), sum(p for _, p in mem)))
-        done, rss, pss = sum(stats.counts.values()), samples[-1][1] / 1024, samples[-1][2] / 1024
-        print(f"  t={elapsed:6.0f}s  requests={done:7d}  errors={len(stats.errors)}  rss={rss:7.1f} MB"
-              f"  pss={pss:7.1f} MB  procs={len(pids)}", flush=True)
+        mem = tree_memory(master)
+        samples.append((elapsed, mem["master_rss"] + mem["workers_rss_sum"], mem["total_pss"]))
+        print(f"  t={elapsed:6.0f}s  requests={sum(stats.counts.values()):7d}  errors={len(stats.errors)}"
+              f"  rss={samples[-1][1]:7.1f} MB  pss={samples[-1][2]:7.1f} MB  procs={len(mem['worker_pids']) + 1}",
+              flush=True)
         if elapsed >= duration:
             break
         time.sleep(min(args.sample_seconds, max(0.0, duration - elapsed)))
     stop.set()
     for client in clients:
         client.join(60)
-    workers_at_end = set(process_tree(server.process.pid))
-    total_time = time.monotonic() - started
+    seconds = time.monotonic() - started
+    died = workers_at_start - set(children(master))
+    return {"stats": stats, "samples": samples, "seconds": seconds, "died": sorted(died),
+            "lost": _lost_writes(url, clients), **summary(stats, samples, warmup, seconds)}
 
-    # Every acknowledged write is there, at least at the version it was acknowledged with.
+
+def _lost_writes(url: str, clients: list[Client]) -> list[str]:
+    """Every acknowledged write is there, at least at the version it was acknowledged with."""
     lost = []
     for client in clients:
         for article_id, version in client.live.items():
-            got = requests.get(f"{server.url}/api/v1/articles/{article_id}", timeout=10)
+            got = requests.get(f"{url}/api/v1/articles/{article_id}", timeout=30)
             if got.status_code != 200 or got.json()["version"] < version:
                 lost.append(f"{article_id} v{version}: {got.status_code}")
         for article_id in list(client.deleted)[:200]:
-            if requests.get(f"{server.url}/api/v1/articles/{article_id}", timeout=10).status_code != 404:
+            if requests.get(f"{url}/api/v1/articles/{article_id}", timeout=30).status_code != 404:
                 lost.append(f"{article_id} deleted but still there")
+    return lost
+
+
+def summary(stats: Stats, samples: list[tuple[float, float, float]], warmup: float, seconds: float) -> dict:
+    """Latency per kind and of all reads together (ms); memory after warm-up (MB): first, last,
+    max, growth, least-squares slope per minute."""
+    reads = [v for kind in READS for v in stats.latency.get(kind, [])]
+    after = [(t - warmup, rss, pss) for t, rss, pss in samples if t >= warmup] or samples[-1:]
+    first, last = after[0][1], after[-1][1]
+    return {
+        "requests": sum(stats.counts.values()), "rps": sum(stats.counts.values()) / seconds if seconds else 0.0,
+        "kinds": {kind: {"count": stats.counts.get(kind, 0), "p50": percentile(stats.latency.get(kind, []), .5) * 1000,
+                         "p99": percentile(stats.latency.get(kind, []), .99) * 1000} for kind in MIX},
+        "read_p50": percentile(reads, .5) * 1000, "read_p99": percentile(reads, .99) * 1000,
+        "errors": len(stats.errors), "unexpected_4xx": len(stats.unexpected_4xx),
+        "rss_first": first, "rss_last": last, "rss_max": max(r for _, r, _ in after),
+        "rss_growth": (last - first) / first if first else 0.0,
+        "rss_slope": slope_per_minute([(t, r) for t, r, _ in after]),
+        "pss_first": after[0][2], "pss_last": after[-1][2], "pss_max": max(p for _, _, p in after),
+        "pss_growth": (after[-1][2] - after[0][2]) / after[0][2] if after[0][2] else 0.0,
+        "pss_slope": slope_per_minute([(t, p) for t, _, p in after]),
+    }
+
+
+def soak(server: Server, args, duration: float, warmup: float) -> int:
+    print(f"{args.workers} workers")
+    result = run_load(server.url, server.process.pid, args, duration, warmup)
+    stats, samples, lost = result["stats"], result["samples"], result["lost"]
     server.stop()
     check = subprocess.run([sys.executable, "-m", "flask", "--app", "service", "db", "check"], cwd=ROOT,
                            env={**os.environ, "DATA_DIR": str(server.data_dir)}, capture_output=True, text=True)
 
-    total = sum(stats.counts.values())
-    print(f"\nrequests: {total} in {total_time:.0f} s ({total / total_time:.0f}/s)")
+    print(f"\nrequests: {result['requests']} in {result['seconds']:.0f} s ({result['rps']:.0f}/s)")
     print(f"{'kind':10} {'count':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind in MIX:
-        values = stats.latency.get(kind, [])
-        print(f"{kind:10} {stats.counts.get(kind, 0):8d} {percentile(values, .5) * 1000:8.1f} "
-              f"{percentile(values, .99) * 1000:8.1f}")
+    for kind, row in result["kinds"].items():
+        print(f"{kind:10} {row['count']:8d} {row['p50']:8.1f} {row['p99']:8.1f}")
+    print(f"all reads  {'':8} {result['read_p50']:8.1f} {result['read_p99']:8.1f}")
     print(f"errors (5xx or connection): {len(stats.errors)}  {stats.errors[:5]}")
     print(f"unexpected 4xx: {len(stats.unexpected_4xx)}  {stats.unexpected_4xx[:5]}")
     print(f"acknowledged writes missing: {len(lost)}  {lost[:5]}")
     print(f"db check: exit {check.returncode} {check.stdout.strip()[-200:]} {check.stderr.strip()[-300:]}")
-    died = workers_at_start - workers_at_end
-    print(f"processes that went away during the run: {sorted(died) or 'none'}")
-
-    after = [(t - warmup, rss / 1024, pss / 1024) for t, rss, pss in samples if t >= warmup]
-    if not after:
-        after = [(t, rss / 1024, pss / 1024) for t, rss, pss in samples[-1:]]
-    first, last = after[0][1], after[-1][1]
-    peak = max(rss for _, rss, _ in after)
-    growth = (last - first) / first if first else 0.0
-    print(f"RSS total (MB) at start {samples[0][1] / 1024:.1f}; after warm-up: first {first:.1f}, last {last:.1f}, "
-          f"max {peak:.1f}, growth {growth:+.1%}, slope {slope_per_minute([(t, r) for t, r, _ in after]):+.2f} MB/min")
-    print(f"PSS total (MB) after warm-up: first {after[0][2]:.1f}, last {after[-1][2]:.1f}, "
-          f"slope {slope_per_minute([(t, p) for t, _, p in after]):+.2f} MB/min")
-    print("RSS samples (s, MB): " + ", ".join(f"{t:.0f}:{rss / 1024:.1f}" for t, rss, _ in samples))
+    died = result["died"]
+    print(f"processes that went away during the run: {died or 'none'}")
+    print(f"RSS total (MB) at start {samples[0][1]:.1f}; after warm-up: first {result['rss_first']:.1f}, "
+          f"last {result['rss_last']:.1f}, max {result['rss_max']:.1f}, growth {result['rss_growth']:+.1%}, "
+          f"slope {result['rss_slope']:+.2f} MB/min")
+    print(f"PSS total (MB) after warm-up: first {result['pss_first']:.1f}, last {result['pss_last']:.1f}, "
+          f"slope {result['pss_slope']:+.2f} MB/min")
+    print("RSS samples (s, MB): " + ", ".join(f"{t:.0f}:{rss:.1f}" for t, rss, _ in samples))
 
     failures = []
     if stats.errors:
@@ -323,9 +324,9 @@ def soak(server: Server, args, duration: float, warmup: float) -> int:
     if check.returncode:
         failures.append("db check failed")
     if died:
-        failures.append(f"processes died: {sorted(died)}")
-    if growth > args.max_growth:
-        failures.append(f"RSS grew {growth:.1%} (> {args.max_growth:.0%})")
+        failures.append(f"processes died: {died}")
+    if result["rss_growth"] > args.max_growth:
+        failures.append(f"RSS grew {result['rss_growth']:.1%} (> {args.max_growth:.0%})")
     print("FAIL: " + "; ".join(failures) if failures else "OK")
     return 1 if failures else 0
 

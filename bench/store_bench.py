@@ -45,7 +45,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.server import Server
 
-from .report import machine
+from .report import machine, write_section
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START_MARK = "<!-- store_bench: start (bench/store_bench.py rewrites this section) -->"
@@ -336,20 +336,6 @@ def render(writes: list[Throughput], seen: list[Visibility], args, info: dict, e
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put the section between its markers, or append it at the end (below the notes mark, which
-    `make bench` keeps); nothing else in the file changes."""
-    block = f"{START_MARK}\n\n{section}\n{END_MARK}\n"
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START_MARK in old and END_MARK in old:
-        head, rest = old.split(START_MARK, 1)
-        tail = rest.split(END_MARK, 1)[1].removeprefix("\n")
-        text = head + block + tail
-    else:
-        text = old + ("\n" if old and not old.endswith("\n\n") else "") + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="4,16", help="client counts for the write runs")
@@ -370,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(section)
     if not args.no_results:
-        write_section(args.results, section)
+        write_section(args.results, START_MARK, END_MARK, section)
         print(f"written to {args.results}")
     return 0
 

@@ -3,6 +3,7 @@ them, and the alternating wrk runs against the real and the bare server."""
 
 from __future__ import annotations
 
+import pickle
 import statistics
 import time
 import urllib.parse
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from . import corpus
 from .load import BenchError, WrkResult, lua_script, run_wrk
-from .procs import Server
+from .procs import Server, tree_memory
+from .servers import start_bare, wait_workers
 
 ENDPOINTS = ("article", "list", "topics", "search", "related", "hot", "suggest")
 
@@ -88,3 +90,21 @@ def drive(wrk: str, real: Server, bare: Server, paths: dict[str, list[str]], tmp
         print(f"  {name:8s} real {row['real']['rps']:8.1f} req/s  bare {row['bare']['rps']:8.1f} req/s  "
               f"ratio {row['ratio']:.2f}", flush=True)
     return out
+
+
+def against_bare(wrk: str, real: Server, paths: dict[str, list[str]], tmp: Path, args, workers: int,
+                 endpoints: list[str]) -> dict:
+    """Capture the real answers, serve them from bare Flask with as many workers, drive both."""
+    responses, sizes = capture(real, paths)
+    pickled = tmp / "responses.pickle"
+    pickled.write_bytes(pickle.dumps(responses))
+    bare = start_bare(tmp, pickled, workers)
+    try:
+        if bare.wait_ready("/readyz", 60) is None:
+            raise BenchError(f"bare Flask did not start:\n{bare.log_tail()}")
+        wait_workers(bare, workers)
+        bare_memory = tree_memory(bare.pid)
+        rows = drive(wrk, real, bare, paths, tmp, args, endpoints)
+    finally:
+        bare.stop()
+    return {"endpoints": rows, "response_bytes": sizes, "bare_memory": bare_memory}
