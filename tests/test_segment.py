@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from service.domain.store import segment as segments
 from service.domain.store import snapshot as snapshot_module
 from service.domain.store import snapshot_stream
+from service.domain.store import store as store_module
 from service.domain.store.segment import Segment
 from service.domain.store.snapshot import StoreError
 from service.domain.store.store import Store
@@ -131,13 +132,28 @@ def test_a_snapshot_past_the_large_size_opens_and_a_torn_one_is_refused(tmp_path
     store = Store(tmp_path).open()
     for n in range(20):
         store.write("articles", f"a{n}", lambda _, n=n: {"id": f"a{n}", "title": f"第{n}篇医保"})
+    store.write("topics", "yibao", lambda _: {"slug": "yibao", "name": "医保"})
     store.compact()
-    expected = dict(store.all("articles").items())
+    expected = {kind: dict(store.all(kind).items()) for kind in ("articles", "topics")}
     monkeypatch.setattr(snapshot_module, "LARGE_BYTES", 10)
+    monkeypatch.setattr(store_module, "LARGE_BYTES", 10)
     monkeypatch.setattr(snapshot_stream, "CHUNK_CHARS", 16)
+
+    def never(path):
+        raise AssertionError("a large snapshot of this version is streamed into its segment, not read whole")
+
+    monkeypatch.setattr(store_module, "read_document", never)
     for segment_file in (tmp_path / "segments").glob("*.seg"):
         segment_file.unlink()
-    assert dict(Store(tmp_path).open().all("articles").items()) == expected
+    streamed = Store(tmp_path).open()
+    assert {kind: dict(streamed.all(kind).items()) for kind in expected} == expected
+    assert (streamed.snapshot_id, streamed.seq) == (store.snapshot_id, store.seq)
+    data = store.snapshot_path.read_bytes()
+    store.snapshot_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match="not valid JSON"):
+        Store(tmp_path).open()  # streamed: the head is whole, the records are not
+    store.snapshot_path.write_bytes(data)
+    monkeypatch.setattr(store_module, "read_document", snapshot_module.read_document)
     data = store.snapshot_path.read_bytes()
     store.snapshot_path.write_bytes(data[: len(data) // 2])
     with pytest.raises(StoreError, match="not valid JSON"):

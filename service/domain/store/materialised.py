@@ -99,9 +99,16 @@ class Materialised:
 
     def _write_segment(self, name: str, entries: dict[str, Iterable[tuple[str, bytes]]], **source) -> Segment:
         """Write the records as the segment `name`, drop older segments, map it."""
+        builder = segments.Builder(entries)
+        for kind, items in entries.items():
+            for key, data in items:
+                builder.add(kind, key, data)
+        return self._write_built(name, builder, **source)
+
+    def _write_built(self, name: str, builder: segments.Builder, **source) -> Segment:
         path = self._segment_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        segments.write(path, entries, source, tmp=path.with_name(f"{path.name}.{os.getpid()}.tmp"))
+        builder.write(path, source, tmp=path.with_name(f"{path.name}.{os.getpid()}.tmp"))
         for old in path.parent.glob("*.seg"):
             if old != path:
                 old.unlink(missing_ok=True)  # a process still mapping it keeps reading it

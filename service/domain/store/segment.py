@@ -100,26 +100,47 @@ class Segment:
         return cls(Path(path), mapped.meta, collections)
 
 
+class Builder:
+    """A segment's records, added one at a time (in each collection's order): a large
+    snapshot is turned into a segment without ever being held as Python values."""
+
+    def __init__(self, names: Iterable[str]):
+        self._keys: dict[str, list[bytes]] = {name: [] for name in names}
+        self._data = {name: bytearray() for name in self._keys}
+        self._ends: dict[str, list[int]] = {name: [] for name in self._keys}
+
+    def add(self, name: str, key: str, data: bytes) -> None:
+        self._keys[name].append(key.encode())
+        self._data[name] += data
+        self._ends[name].append(len(self._data[name]))
+
+    def write(self, path: Path, source: dict | None = None, tmp: Path | None = None) -> None:
+        """Write the segment atomically (temp, fsync, rename)."""
+        arrays: dict[str, np.ndarray] = {}
+        for name, keys in self._keys.items():
+            data = np.frombuffer(self._data[name], np.uint8)
+            offsets = np.array([0, *self._ends[name]], np.int64)
+            width = max((len(k) for k in keys), default=1) or 1
+            key_array = np.array(keys, dtype=f"S{width}") if keys else np.zeros(0, "S1")
+            order = np.argsort(key_array, kind="stable")
+            sorted_keys = key_array[order]
+            if len(sorted_keys) > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
+                raise ValueError(f"{name}: duplicate keys")
+            view = memoryview(self._data[name])
+            bounds = offsets.tolist()
+            digests = np.fromiter((digest(view[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)),
+                                  np.uint64, len(keys))
+            for field, array in zip(FIELDS, (data, offsets, sorted_keys, order.astype(np.int64), digests),
+                                    strict=True):
+                arrays[f"{name}/{field}"] = array
+        write_arrays(path, MAGIC, arrays, {"source": source or {}, "collections": list(self._keys)}, tmp)
+
+
 def write(path: Path, collections: dict[str, Iterable[tuple[str, bytes]]], source: dict | None = None,
           tmp: Path | None = None) -> None:
     """Write a segment of (key, record bytes) per collection, atomically (temp, fsync, rename)."""
-    arrays: dict[str, np.ndarray] = {}
+    builder = Builder(collections)
     for name, items in collections.items():
-        keys: list[bytes] = []
-        chunks: list[bytes] = []
         for key, data in items:
-            keys.append(key.encode())
-            chunks.append(bytes(data))
-        lengths = np.fromiter((len(c) for c in chunks), np.int64, len(chunks))
-        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        width = max((len(k) for k in keys), default=1) or 1
-        key_array = np.array(keys, dtype=f"S{width}") if keys else np.zeros(0, "S1")
-        order = np.argsort(key_array, kind="stable")
-        sorted_keys = key_array[order]
-        if len(sorted_keys) > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
-            raise ValueError(f"{name}: duplicate keys")
-        data = np.frombuffer(b"".join(chunks), np.uint8)
-        digests = np.fromiter((digest(c) for c in chunks), np.uint64, len(chunks))
-        for field, array in zip(FIELDS, (data, offsets, sorted_keys, order.astype(np.int64), digests), strict=True):
-            arrays[f"{name}/{field}"] = array
-    write_arrays(path, MAGIC, arrays, {"source": source or {}, "collections": list(collections)}, tmp)
+            builder.add(name, key, data)
+    builder.write(path, source, tmp)

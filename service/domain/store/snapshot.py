@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import orjson
@@ -80,6 +80,30 @@ def read_head(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (int(found[1]), int(found[2])) if found else None
+
+
+def stream_records(path: Path, add: Callable[[str, str, bytes], None]) -> dict:
+    """Pass each record of a snapshot to add(collection, key, its bytes), one at a time, in
+    order; return the document's other members. For a snapshot too large to hold as values:
+    only one record is ever decoded at once. StoreError as check_layout's for a bad one."""
+    rest: dict = {}
+    try:
+        for name, value in snapshot_stream.members(Path(path)):
+            key = COLLECTIONS.get(name)
+            if key is None:
+                rest[name] = list(value) if isinstance(value, Iterator) else value
+                continue
+            if not isinstance(value, Iterator):
+                raise StoreError(f"{path}: '{name}' must be a list")
+            for index, record in enumerate(value):
+                if not isinstance(record, dict) or not isinstance(record.get(key), str):
+                    raise StoreError(f"{path}: {name}[{index}] has no string '{key}'")
+                add(name, record[key], orjson.dumps(record))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    return rest
 
 
 def check_layout(path: Path, doc: dict) -> None:

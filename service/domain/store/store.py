@@ -19,9 +19,10 @@ from pathlib import Path
 from . import migrate
 from .journal import FileChangeLog, LogPosition
 from .materialised import Materialised, log, utcnow
-from .segment import Segment
+from .segment import Builder, Segment
 from .snapshot import (
     COLLECTIONS,
+    LARGE_BYTES,
     SCHEMA_VERSION,
     StoreError,
     check_layout,
@@ -30,6 +31,7 @@ from .snapshot import (
     read_head,
     read_version,
     snapshot_id,
+    stream_records,
     write_document,
     write_records,
 )
@@ -85,6 +87,9 @@ class Store(Materialised):
 
     def _parse_snapshot(self) -> Segment:
         """Read the snapshot (migrating it if it is older), and write its segment."""
+        head = read_head(self.snapshot_path)
+        if head is not None and head[0] == SCHEMA_VERSION and self.snapshot_path.stat().st_size > LARGE_BYTES:
+            return self._stream_snapshot()
         doc = read_document(self.snapshot_path)
         if doc["schema_version"] > SCHEMA_VERSION:
             raise StoreError(
@@ -97,6 +102,18 @@ class Store(Materialised):
         segment = self._segment_of_document(self._segment_name(doc.get("seq", 0)), doc,
                                             snapshot=self._stat(), snapshot_id=snapshot_id(self.snapshot_path, doc))
         del doc
+        self._release_memory()
+        return segment
+
+    def _stream_snapshot(self) -> Segment:
+        """A large snapshot of this version into its segment a record at a time: as Python
+        values a million articles would take several times the memory of their bytes."""
+        builder = Builder(COLLECTIONS)
+        rest = stream_records(self.snapshot_path, builder.add)
+        stat = self._stat()
+        segment = self._write_built(self._segment_name(rest.get("seq", 0)), builder, seq=rest.get("seq", 0),
+                                    snapshot=stat, snapshot_id=snapshot_id(self.snapshot_path, rest))
+        del builder
         self._release_memory()
         return segment
 
