@@ -56,6 +56,11 @@ def test_a_table_over_a_segment_answers_as_the_dict_it_replaces(tmp_path_factory
     assert list(table) == list(expected)  # the same order: replaced in place, re-added at the end
     assert list(table.items()) == list(expected.items())
     assert list(table.values()) == list(expected.values())
+    values, positional = list(expected.values()), table.sequence()  # what a build reads by position
+    assert len(positional) == len(values) and list(positional) == values
+    assert positional[1:-1] == values[1:-1] and positional[::2] == values[::2]
+    if values:
+        assert positional[-1] == values[-1]
     for key in ["a", "b", "c", "d", "e", "医保", "x" * 30, "", "zz", "x" * 31]:
         assert (key in table) == (key in expected)
         assert table.get(key) == expected.get(key)

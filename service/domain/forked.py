@@ -10,10 +10,22 @@ whatever the number of processes.
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 _SHARED: list[tuple[Callable, Sequence]] = []  # (work, items) of the map under way, inherited by the children
+
+
+def as_sequence(records) -> Sequence:
+    """A mapping's values (or an iterable) as a sequence: the mapping's own positional view
+    where it has one (the store's tables decode a record only when it is read, so a build
+    never holds a million records at once), else a list."""
+    if isinstance(records, Sequence):
+        return records
+    positional = getattr(records, "sequence", None)
+    if positional is not None:
+        return positional()
+    return list(records.values() if isinstance(records, Mapping) else records)
 
 
 def batch_map(work: Callable[[Sequence, int, int], Any], items: Sequence, batch: int, workers: int = 1) -> Iterator:

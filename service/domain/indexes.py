@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .forked import as_sequence
 from .recommend.related import Related
 from .search.index import SearchIndex
 from .store.derived import SavedIndexes, saved_states
@@ -49,7 +50,7 @@ class Indexes:
         search = saved.load("search", SearchIndex.load)
         if search is None:
             search = SearchIndex()
-            search.build(self.articles().values(), workers=workers)
+            search.build(as_sequence(self.articles()), workers=workers)
             saved.save("search", search)
         self.search = search
         related = saved.load("related", lambda path: Related.load(path, self.articles, self.topic_names, search=search))

@@ -158,16 +158,17 @@ class Catalog:
     def _build(self, records: dict[str, dict]) -> None:
         """Every column from the records, a field at a time."""
         self._empty()
-        articles, size = list(records.values()), len(records)
+        size = len(records)
         self._ids.extend(records)  # in place: the orders hold these lists
         self._docno = dict(zip(self._ids, range(size), strict=True))
         self._alive = np.ones(size, bool)
+        # Records are read one at a time (a store's are decoded when read): only their fields are kept.
         try:  # every record article_record() makes has each field
-            fields = list(zip(*map(itemgetter(*FIELDS), articles), strict=True)) or [()] * len(FIELDS)
+            fields = list(zip(*map(itemgetter(*FIELDS), records.values()), strict=True)) or [()] * len(FIELDS)
             public = None
         except KeyError:  # a record made otherwise (by hand, before some field was there)
-            fields = list(zip(*(_fields_of(a) for a in articles), strict=True))
-            public = np.fromiter(map(is_public, articles), bool, size)
+            fields = list(zip(*map(_fields_of, records.values()), strict=True)) or [()] * len(FIELDS)
+            public = np.fromiter(map(is_public, records.values()), bool, size)
         titles, topics, regions, tags, status, category, published = fields
         self._status = np.fromiter(map(self._statuses.__getitem__, status), np.int32, size)
         self._category = np.fromiter(map(self._categories.__getitem__, category), np.int32, size)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..forked import batch_map
+from ..forked import as_sequence, batch_map
 from ..lru import LRU
 from ..search.index import SearchIndex
 from ..store import saved_arrays
@@ -107,7 +107,7 @@ class Related:
         """Count every article's terms (lists are ranked at their first lookup);
         workers > 1 counts them on that many forked processes."""
         with self._lock:
-            records = list(self._articles().values())
+            records = as_sequence(self._articles())
             self._use(CandidateIndex(len(records)))
             counted = (terms for batch in batch_map(batch_terms, records, BUILD_BATCH, workers) for terms in batch)
             for article, terms in zip(records, counted, strict=True):

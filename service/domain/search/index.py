@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..forked import as_sequence
 from ..lru import LRU
 from ..store import saved_arrays
 from .building import fingerprint, index_all, index_one
@@ -140,7 +141,7 @@ class SearchIndex:
         share the arrays copy-on-write.
         """
         self._reset()
-        articles = list(articles)
+        articles = as_sequence(articles)
         for article in articles:
             self._register(article)
         keys = index_all(articles, self.postings, self.pinyin, workers)

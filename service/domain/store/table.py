@@ -11,7 +11,7 @@ identity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 
 import numpy as np
 import orjson
@@ -86,6 +86,9 @@ class RecordTable(MutableMapping):
     def values(self):
         return _Values(self)
 
+    def sequence(self) -> Positional:
+        return Positional(self)
+
     def items(self):
         return _Items(self)
 
@@ -153,6 +156,37 @@ class RecordTable(MutableMapping):
         known[known] = mine[back[known]] == theirs[known]
         changed.update(k for k in (x.decode() for x in theirs[~known].tolist()) if k not in overlay)
         return sorted(changed)
+
+
+class Positional(Sequence):
+    """A table's records in their order as it was when made, read by position and decoded
+    only when read: what a build walks (forked processes read their own batches)."""
+
+    def __init__(self, table: RecordTable):
+        base = self._base = table.base
+        self._slots: Sequence[int | dict] = []  # a segment's record index, or a record of the overlay
+        if base is not None and not table._gone and not table._replaced:
+            self._slots = range(len(base))
+        elif base is not None:
+            gone, replaced = table._gone, table._replaced
+            self._slots = [replaced.get(key, index) for index, key in enumerate(base.ordered_keys())
+                           if key not in gone]
+        self._added = list(table._added.values())
+
+    def __len__(self) -> int:
+        return len(self._slots) + len(self._added)
+
+    def __getitem__(self, at):
+        if isinstance(at, slice):
+            return [self[i] for i in range(*at.indices(len(self)))]
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        if at >= len(self._slots):
+            return self._added[at - len(self._slots)]
+        slot = self._slots[at]
+        return self._base.record(slot) if isinstance(slot, int) else slot
 
 
 class _Values:
