@@ -1,7 +1,8 @@
 """The search index's document table: what it knows of each docno besides its postings.
 
 A docno is an article's row: its id (None once removed), title and summary
-(for highlights and suggestions), and three arrays read on every query:
+(for highlights and suggestions; packed, so a loaded table stays shared
+between processes), and three arrays read on every query:
 alive, draft and publication date (YYYYMMDD, the first tie-break). The
 arrays grow by doubling, so registering one article is amortised O(1).
 Removing an article only masks its docno; compact() drops the dead rows in
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..content.article_record import is_public
+from ..packed_strings import PackedStrings
 from ..store import saved_arrays
 
 
@@ -27,10 +29,10 @@ class Documents:
     """Per-docno ids, titles, summaries and flags, and the docno of each live id."""
 
     def __init__(self) -> None:
-        self.ids: list[str | None] = []
+        self.ids = PackedStrings()  # None once removed
         self.docno: dict[str, int] = {}
-        self.titles: list[str] = []
-        self.summaries: list[str] = []
+        self.titles = PackedStrings()
+        self.summaries = PackedStrings()
         self.alive = np.zeros(0, bool)
         self.draft = np.zeros(0, bool)
         self.date = np.zeros(0, np.int32)
@@ -88,9 +90,8 @@ class Documents:
         keep = self.alive[:total].copy()
         remap = (np.cumsum(keep) - 1).astype(np.int32)
         kept = np.flatnonzero(keep)
-        self.ids = [self.ids[i] for i in kept]
-        self.titles = [self.titles[i] for i in kept]
-        self.summaries = [self.summaries[i] for i in kept]
+        rows = kept.tolist()
+        self.ids, self.titles, self.summaries = (p.taken(rows) for p in (self.ids, self.titles, self.summaries))
         self.docno = {doc_id: n for n, doc_id in enumerate(self.ids)}
         self.alive = self.alive[:total][keep]
         self.draft = self.draft[:total][keep]
@@ -107,11 +108,8 @@ class Documents:
         """Everything as flat arrays (copies of those changed in place)."""
         arrays = {
             **saved_arrays.meta({"live": self.live, "dead": self.dead}),
-            **saved_arrays.pack_strings("ids", (i or "" for i in self.ids)),
+            **self.ids.state("ids"), **self.titles.state("titles"), **self.summaries.state("summaries"),
         }
-        arrays["ids_none"] = np.fromiter((i is None for i in self.ids), bool, len(self.ids))
-        arrays.update(saved_arrays.pack_strings("titles", self.titles))
-        arrays.update(saved_arrays.pack_strings("summaries", self.summaries))
         # docno is not quite derivable from ids: a build given one id twice keeps both docnos.
         arrays["docno"] = np.fromiter(self.docno.values(), np.int64, len(self.docno))
         # Full capacity (not just len(ids)) so _grow and nbytes() behave as before saving.
@@ -123,15 +121,12 @@ class Documents:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray]) -> Documents:
         meta = saved_arrays.read_meta(arrays)
-        ids: list[str | None] = saved_arrays.unpack_strings(arrays, "ids")
-        ids_none = arrays["ids_none"]
-        for docno in np.flatnonzero(ids_none).tolist():
-            ids[docno] = None
-        titles = saved_arrays.unpack_strings(arrays, "titles")
-        summaries = saved_arrays.unpack_strings(arrays, "summaries")
+        ids = PackedStrings.from_state(arrays, "ids")
+        titles = PackedStrings.from_state(arrays, "titles", len(ids))
+        summaries = PackedStrings.from_state(arrays, "summaries", len(ids))
         alive, draft, date = arrays["alive"], arrays["draft"], arrays["date"]
         if not (
-            len(ids) == len(titles) == len(summaries) == len(ids_none)
+            len(ids) == len(titles) == len(summaries)
             and len(alive) == len(draft) == len(date) >= len(ids)
             and alive.dtype == bool and draft.dtype == bool and date.dtype == np.int32
         ):

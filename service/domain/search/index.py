@@ -94,7 +94,7 @@ def _locked(method):
 class SearchIndex:
     """In-process search index; see the module docstring for the design."""
 
-    FORMAT = 4  # bump when the saved layout changes
+    FORMAT = 5  # bump when the saved layout changes
 
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms.load()
