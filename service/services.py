@@ -53,14 +53,13 @@ class Services:
         store, config = self.store, self.config
         store.open(replay=False, resumable=indexes.saved(store.data_dir))
         articles = lambda: store.all("articles")  # noqa: E731 - the live mapping, read on each call
-        self.indexes = Indexes(store, self.topic_names).open()
+        self.indexes = Indexes(store, self.topic_names, self.catalog).open()
         self.search, self.related = self.indexes.search, self.indexes.related
         # Every listener, in one place: the indexes first, then the caches of what was shown.
         for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, self.caches.on_change):
             store.subscribe(listener)
         store.on_compaction(self.indexes.save)
         store.checkpoint(store.refresh())
-        self.catalog.build()  # here, so forked workers share its arrays instead of each making them
         # One Redis client (its pool) for the counters and the readers' secret alike.
         self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None
         self.views = self._counter("views")

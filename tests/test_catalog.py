@@ -122,7 +122,7 @@ class CatalogChanges(RuleBasedStateMachine):
         self.live = Catalog(self.store, normalise_region, self.view_count,
                             views_revision=lambda: self.views_revision, **self.tuning)
         self.reference = ReferenceCatalog(self.store, normalise_region, self.view_count)
-        self.store.subscribe(self.live.on_change)
+        self.store.subscribe(lambda *change: self.live.on_change(*change))  # whichever is live now
         self.store.subscribe(self.reference.on_change)
         if asked_first:  # built now, over no article: everything after reaches it as changes
             self.live.articles(ArticleQuery())
@@ -207,6 +207,16 @@ class CatalogChanges(RuleBasedStateMachine):
     @rule()
     def compact(self):
         self.store.compact()
+
+    @rule()
+    def saved_and_loaded(self):
+        """A restart: the columns saved, loaded by a new catalogue, which then hears every change."""
+        path = self.root / f"catalog-{len(self.existing())}.arrays"
+        self.live.save(path)
+        loaded = Catalog(self.store, normalise_region, self.view_count,
+                         views_revision=lambda: self.views_revision, **self.tuning)
+        assert loaded.load(path)
+        self.live = loaded
 
     @rule(query=queries)
     def ask(self, query):

@@ -180,7 +180,7 @@ def test_a_node_restarts_from_its_saved_indexes_and_replays_the_rest(database, t
                                                                       write_headers, monkeypatch):
     first = node(database, tmp_path / "a", api_keys)
     saved = sorted(p.name for p in (tmp_path / "a" / "indexes").glob("*.arrays"))
-    assert len(saved) == 2
+    assert len(saved) == 3  # search, related, catalog
     client = first.test_client()
     client.post("/api/v1/articles", json={"id": "later", "title": "重启之后的医保报销", "body": "正文"},
                 headers=write_headers)

@@ -1,6 +1,7 @@
-"""The indexes derived from a store: search and related lists, loaded or built, then kept current.
+"""The indexes derived from a store: search, related lists and the catalogue's columns, loaded or
+built, then kept current.
 
-Both are a pure function of the snapshot, so each is saved beside it and loaded by the next
+Each is a pure function of the snapshot, so each is saved beside it and loaded by the next
 start from the same snapshot (`store/derived.py`); otherwise built, and saved for next time.
 The journal's changes since the snapshot then reach them like any other change (their
 `on_change`), and after a compaction here they hold exactly the new snapshot's state, so
@@ -13,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .content.catalog import Catalog
 from .forked import as_sequence
 from .recommend.related import Related
 from .search.index import SearchIndex
@@ -22,7 +24,7 @@ from .store.store import Store
 # Tokenising dominates a build: from this many articles, use every core (at most four).
 PARALLEL_BUILD_FROM = 20_000
 INDEX_DIR = "indexes"
-NAMES = ("search", "related")
+NAMES = ("search", "related", "catalog")
 
 
 def saved(data_dir: Path) -> set[str]:
@@ -32,9 +34,10 @@ def saved(data_dir: Path) -> set[str]:
 
 
 class Indexes:
-    def __init__(self, store: Store, topic_names: Callable[[], Mapping[str, str]]):
+    def __init__(self, store: Store, topic_names: Callable[[], Mapping[str, str]], catalog: Catalog | None = None):
         self.store = store
         self.topic_names = topic_names
+        self.catalog = catalog
         self.search = SearchIndex()
         self.related: Related | None = None
 
@@ -58,12 +61,18 @@ class Indexes:
             related = Related(self.articles, self.topic_names, search=search).build(workers)
             saved.save("related", related)
         self.related = related
+        catalog = self.catalog
+        if catalog is not None and saved.load("catalog", lambda path: catalog if catalog.load(path) else None) is None:
+            catalog.build()  # here, before workers fork, so they share its arrays
+            saved.save("catalog", catalog)
         return self
 
     def save(self, snapshot_id: str) -> None:
         saved = self._saved(snapshot_id)
         saved.save("search", self.search)
         saved.save("related", self.related)
+        if self.catalog is not None:
+            saved.save("catalog", self.catalog)
 
     def _saved(self, snapshot_id: str) -> SavedIndexes:
         return SavedIndexes(self.store.data_dir / INDEX_DIR, snapshot_id)

@@ -34,7 +34,10 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 # an editing rule must not cost a rebuild of every index.
 SHAPED_BY = (
     "domain/text.py", "domain/search/**/*.py", "domain/recommend/**/*.py",
-    "domain/content/regions.py", "domain/content/taxonomy.py", "domain/store/derived.py", "data/**/*",
+    "domain/content/regions.py", "domain/content/taxonomy.py", "domain/content/catalog.py",
+    "domain/content/listing_columns.py", "domain/content/article_record.py", "domain/vocab.py",
+    "domain/packed_strings.py", "domain/store/derived.py", "domain/store/saved_arrays.py",
+    "domain/store/mapped_arrays.py", "data/**/*",
 )
 LIBRARIES = ("rjieba", "pypinyin", "opencc-python-reimplemented", "numpy")
 
