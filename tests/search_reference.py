@@ -72,6 +72,29 @@ def similar(index: SearchIndex, terms, limit: int, exclude: str | None = None) -
     return [ids[d] or "" for d in page(index, np.flatnonzero(visible), acc, 0, limit).tolist()]
 
 
+def similar_scored(index: SearchIndex, terms, limit: int, exclude: str | None = None) -> tuple[dict, float]:
+    """{id: score} of every visible match scoring at least the limit-th best, and exclude's own score."""
+    size = index.docs.size
+    if not size or not terms or limit <= 0:
+        return {}, 0.0
+    acc = np.zeros(size, np.float32)
+    scores = _Scores(index)
+    for term, weight in terms:
+        scores.add_term(acc, index.postings, term, weight)
+    visible = (acc > 0) & index.docs.visible(size)
+    skip = index.docs.docno.get(exclude) if exclude is not None else None
+    own = 0.0
+    if skip is not None:
+        visible[skip] = False
+        own = float(acc[skip])
+    matched = np.flatnonzero(visible)
+    if len(matched) > limit:
+        kth = np.sort(acc[matched])[::-1][limit - 1]
+        matched = matched[acc[matched] >= kth]
+    ids = index.docs.ids
+    return {ids[d] or "": float(acc[d]) for d in matched.tolist()}, own
+
+
 def _hit(index: SearchIndex, docno: int, score: float, plan: Plan) -> Hit:
     keys = {k for k, _ in plan.pinyin}
     return Hit(

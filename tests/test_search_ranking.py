@@ -110,6 +110,9 @@ def _same_similar(seed_index):
                   [("没有这个词", 1.0)]):
         for limit in (1, 5, 50):
             assert seed_index.similar(terms, limit) == search_reference.similar(seed_index, terms, limit)
+            found, scores, own = seed_index.similar_scored(terms, limit, seed_index.docs.ids[0])
+            want = search_reference.similar_scored(seed_index, terms, limit, seed_index.docs.ids[0])
+            assert (dict(zip(found, scores.tolist(), strict=True)), own) == want
 
 
 # -- random corpora ------------------------------------------------------------
@@ -226,3 +229,6 @@ def test_random_similar_matches_the_reference(corpus_changes, terms, limit, budg
         index = _changed_index(*corpus_changes)
         exclude = index.docs.ids[0] if index.docs.size else None
         assert index.similar(terms, limit, exclude) == search_reference.similar(index, terms, limit, exclude)
+        found, scores, own = index.similar_scored(terms, limit, exclude)
+        assert (dict(zip(found, scores.tolist(), strict=True)), own) == search_reference.similar_scored(
+            index, terms, limit, exclude)

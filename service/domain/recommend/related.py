@@ -14,7 +14,8 @@ same articles would give; nothing is patched in place.
 Ranking one article (the anchor):
 
 1. Candidates (candidates.py): the anchor's heaviest words run as a query on
-   the search index, plus the anchor's curated links. Never all-pairs.
+   the search index, its best matches by match score and by the ranking's
+   formula on that score, plus the anchor's curated links. Never all-pairs.
 2. The candidates are scored exactly (ranking.py): content cosine of pruned
    BM25 vectors (title-weighted), topic overlap, the most specific shared
    place (or a penalty for different places), the page's curated 相关推荐
@@ -162,7 +163,7 @@ class Related:
         return pool[chosen], pool_score[chosen].astype(np.float32)
 
     def _candidates(self, row: int) -> np.ndarray:
-        return self.index.candidates(row, self._vectors.one(row), self.search)
+        return self.index.candidates(row, self._vectors.one(row), self.search, self._reference_day())
 
     def _cosines(self, row: int, cands: np.ndarray) -> np.ndarray:
         vectors = self._vectors
