@@ -31,9 +31,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     services = Services(app.config)
     install(app, services)
 
-    # One hook each way, in this order: every request pays for each hook.
+    # One hook each way (and one at the end), in this order: every request pays for each hook.
     @app.before_request
     def _before():
+        services.catch_up.serving()  # first: a failing hook below still ends in _served
+        g.serving = True
         start_timer()
         g.request_id = request_id()
         g.role = caller_role(keys)
@@ -48,6 +50,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         record(response)
         return response
+
+    @app.teardown_request
+    def _served(_exc):
+        if g.pop("serving", False):
+            services.catch_up.served()
 
     app.register_error_handler(Exception, problem_for)
     cors_headers = init_cors(app)

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from .caches import Caches
+from .catch_up import CatchUp
 from .domain import indexes
 from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
@@ -40,6 +41,7 @@ class Services:
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
         self.ready = False
+        self.catch_up = CatchUp(lambda: self.store.refresh() if self.ready else 0)
 
     def open(self) -> Services:
         """Load the store (seeding or migrating it first if need be), then what is derived
@@ -81,12 +83,15 @@ class Services:
         return EventCounter(self.store.data_dir, name)
 
     def start_background(self) -> None:
-        """In each serving process: publish counted events every few seconds."""
+        """In each serving process: publish counted events every few seconds, and replay
+        other processes' changes between requests."""
         self.views.start()
         self.searches.start()
+        self.catch_up.start()
 
     def close(self) -> None:
         """Flush what is counted but not yet written (a worker exiting)."""
+        self.catch_up.stop()
         if self.ready:
             self.views.close()
             self.searches.close()

@@ -347,3 +347,55 @@ def test_reasons_name_only_what_pages_are_about(articles, related):
     assert cited and not cited & filler
     assert {"提现", "医保卡"} & cited  # the domain words still explain
     assert explains("社保") and explains("报销") and not explains("确保")
+
+
+# -- rows of deleted articles are reused -------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+POOL = ("n0", "n1", "n2", "n3", "n4")
+_steps = st.lists(st.tuples(st.sampled_from(("put", "edit", "delete", "save-load")), st.sampled_from(POOL),
+                            st.integers(0, 7)), min_size=1, max_size=10)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_steps)
+def test_rows_follow_the_live_articles_and_lists_equal_a_rebuild(articles, names, tmp_path, steps):
+    """Creates, edits, deletes and re-creates (with curated links to ids that come and go), a
+    save and load now and then: after each step every list is what a build over the same
+    articles gives, and the rows never outnumber the most articles there ever were at once."""
+    records = {a["id"]: a for a in articles}
+    related = Related(lambda: records, lambda: names).build()
+    most = len(records)
+    for op, key, n in steps:
+        base = articles[n * 7 % len(articles)]
+        old = records.get(key)
+        if op == "save-load":
+            related.save(tmp_path / "r.npz")
+            related = Related.load(tmp_path / "r.npz", lambda: records, lambda: names)
+            continue
+        if op == "delete":
+            new = None
+        elif op == "edit" and old is not None:
+            new = dict(old, body=(old.get("body") or "") + f" {base['title']}")
+        else:
+            new = dict(copy.deepcopy(base), id=key, related_curated=[POOL[(n + 1) % len(POOL)], base["id"]])
+        _apply(records, related, (key, old, new))
+        most = max(most, len(records))
+        assert len(related.index.ids) <= most
+        rebuilt = Related.from_articles(records.values(), names)
+        ids = [*records, *POOL]
+        assert _cards(related, [{"id": i} for i in ids]) == _cards(rebuilt, [{"id": i} for i in ids])
+
+
+def test_a_deleted_articles_row_goes_to_the_next_new_one(articles, names):
+    records = {a["id"]: a for a in articles}
+    related = Related(lambda: records, lambda: names).build()
+    rows = len(related.index.ids)
+    for n in range(30):  # a soak's create-and-delete churn
+        new = dict(copy.deepcopy(articles[n]), id=f"churn-{n}", related_curated=[])
+        _apply(records, related, (new["id"], None, new))
+        _apply(records, related, (new["id"], new, None))
+    assert len(related.index.ids) == rows + 1
+    assert related.index.linked_from.keys() <= {t for targets in related.index.curated.values() for t in targets}

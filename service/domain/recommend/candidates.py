@@ -7,7 +7,11 @@ the sum of the counted rows. Nothing here depends on the corpus as a whole:
 the weighed vectors are made from it when needed (vectors.WeighedVectors).
 
 Rows are numbered in the order articles arrived; id_rank says where each
-row's id sorts among all ids, for ties that do not depend on that order.
+row's id sorts among all ids, for ties that do not depend on that order. A
+deleted article's row is emptied and given to the next new article (its id
+is then "" meanwhile), so rows follow the live articles, not every article
+ever written: nothing ranks on a row number, so which row an article holds
+changes no answer.
 
 Candidates: the anchor's QUERY_TERMS heaviest words run as a query on the
 search index (as Lucene's MoreLikeThis does), plus the anchor's curated
@@ -60,22 +64,29 @@ class CandidateIndex:
         self.eligible = np.zeros(max(rows, 16), dtype=bool)
         self.curated: dict[int, tuple[str, ...]] = {}  # row -> the ids its page links to
         self.linked_from: dict[str, set[int]] = {}  # id -> rows whose pages link to it
+        self.free: list[int] = []  # emptied rows (id ""), for the next new articles
 
     def rank_ids(self) -> None:
-        """id_rank for all rows at once (a build; a new row alone is ranked by row())."""
+        """id_rank for all rows at once (a build or a load; a new row alone is ranked by row())."""
         n = len(self.ids)
-        self._sorted_ids = sorted(self.ids)
-        self.id_rank[:n] = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
+        self._sorted_ids = sorted(i for i in self.ids if i)
+        # Empty rows ("") sort first: the ids' ranks start after them, and theirs are -1.
+        ranks = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
+        self.id_rank[:n] = np.maximum(ranks - (n - len(self._sorted_ids)), -1)
 
     def row(self, key: str, ranked: bool = True) -> int:
         """The row of this id, a new one for an id never seen (ranked among the ids unless a build ranks all)."""
         row = self.row_of.get(key)
         if row is not None:
             return row
-        row = len(self.ids)
-        self.ids.append(key)
+        if self.free:
+            row = self.free.pop()
+            self.ids[row] = key
+        else:
+            row = len(self.ids)
+            self.ids.append(key)
         self.row_of[key] = row
-        size = row + 1
+        size = len(self.ids)
         self.raw.ensure_rows(size)
         self.signals.ensure_rows(size)
         if size > len(self.eligible):
@@ -87,10 +98,25 @@ class CandidateIndex:
             return row
         at = bisect.bisect_left(self._sorted_ids, key)
         self._sorted_ids.insert(at, key)
-        ranks = self.id_rank[:row]
+        ranks = self.id_rank[: len(self.ids)]
         ranks[ranks >= at] += 1
         self.id_rank[row] = at
         return row
+
+    def release(self, key: str) -> None:
+        """Empty the row of an article deleted (what it determined is gone) and keep it for the next new one."""
+        row = self.row_of.get(key)
+        if row is None:
+            return
+        self.set(row, None)
+        del self.row_of[key]
+        self.ids[row] = ""
+        at = bisect.bisect_left(self._sorted_ids, key)
+        del self._sorted_ids[at]
+        ranks = self.id_rank[: len(self.ids)]
+        ranks[ranks > at] -= 1
+        self.id_rank[row] = -1
+        self.free.append(row)
 
     def set(self, row: int, article: dict | None, text: bool = True, terms: tuple | None = None) -> None:
         """Make row hold what this article (None: nothing) determines; text=False keeps its term counts.
@@ -100,7 +126,11 @@ class CandidateIndex:
         self.signals.set(row, article or {})
         self.eligible[row] = is_public(article)
         for target in self.curated.pop(row, ()):
-            self.linked_from.get(target, set()).discard(row)
+            rows = self.linked_from.get(target)
+            if rows is not None:
+                rows.discard(row)
+                if not rows:
+                    del self.linked_from[target]
         targets = tuple(dict.fromkeys((article or {}).get("related_curated") or ()))
         if targets:
             self.curated[row] = targets

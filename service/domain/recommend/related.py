@@ -200,7 +200,10 @@ class Related:
             row = index.row(key) if row is None else row
             text = old is None or new is None or any(old.get(f) != new.get(f) for f in TEXT_FIELDS)
             text = text or not index.counted[row]  # a row never counted is counted now
-            index.set(row, new, text=text)
+            if new is None:
+                index.release(key)  # emptied, for the next new article: rows follow the live articles
+            else:
+                index.set(row, new, text=text)
             self.changes_since_build += 1
             if text:
                 self._vectors.clear()  # the statistics moved: every weight may have

@@ -63,8 +63,9 @@ def restore(saved: Mapping[str, np.ndarray], format: int, limit: int) -> tuple[C
     n, terms = int(meta["rows"]), int(meta["terms"])
     index = CandidateIndex(n)
     index.ids = saved_arrays.unpack_strings(saved, "ids", n)
-    index.row_of = {aid: i for i, aid in enumerate(index.ids)}
-    saved_arrays.check(len(index.row_of) == n)
+    index.row_of = {aid: i for i, aid in enumerate(index.ids) if aid}
+    index.free = [i for i in range(n - 1, -1, -1) if not index.ids[i]]  # emptied rows, the lowest reused first
+    saved_arrays.check(len(index.row_of) + len(index.free) == n)
     index.rank_ids()
 
     vocab = index.vocab

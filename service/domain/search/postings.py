@@ -4,7 +4,8 @@ A dict of Python lists costs ~1 GB and 100+ ms per common-term query at
 100k articles; flat numpy arrays (CSR: one docno array and one impact array,
 sliced per term) cost ~5 bytes a posting and score a 100k-long posting list
 in a fraction of a millisecond. Arrays are expensive to grow one document at
-a time, so changes go to a small append-only delta of Python lists that is
+a time, so changes go to a small append-only delta of typed arrays (array
+module: 5 bytes a posting, where lists of ints cost 16 and more) that is
 folded into the arrays (one np.insert pass) once it holds enough documents.
 Removed documents are only masked out; compact() drops them in bulk.
 state()/from_state() turn them into flat arrays and back, so the
@@ -13,6 +14,7 @@ search index can be saved to one file and loaded instead of rebuilt.
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -28,18 +30,26 @@ DENSE_ON_USE = 64  # rows of other terms in 1/ON_USE_SHARE, built when a query r
 ON_USE_SHARE = 16
 
 
-def _lists(keys: np.ndarray, lens: np.ndarray, *columns: np.ndarray) -> dict[int, tuple[list[int], ...]]:
-    """Inverse of flattening {key: (list, list, ...)} into keys, lens and columns."""
+DOCNO, IMPACT = "i", "B"  # the delta's array typecodes: int32 docnos, uint8 impacts
+
+
+def _delta(keys: np.ndarray, lens: np.ndarray, docnos: np.ndarray, imps: np.ndarray) -> dict[int, tuple[array, array]]:
+    """Inverse of flattening {term: (docnos, impacts)} into keys, lens and two columns."""
     ends = np.cumsum(lens, dtype=np.int64).tolist()
-    if any(len(column) != (ends[-1] if ends else 0) for column in columns):
+    if any(len(column) != (ends[-1] if ends else 0) for column in (docnos, imps)):
         raise ValueError("delta lengths do not match")
-    values = [c.tolist() for c in columns]
-    out: dict[int, tuple[list[int], ...]] = {}
+    docnos, imps = docnos.astype(np.int32), imps.astype(np.uint8)
+    out: dict[int, tuple[array, array]] = {}
     start = 0
     for key, end in zip(keys.tolist(), ends, strict=True):
-        out[key] = tuple(v[start:end] for v in values)
+        out[key] = (array(DOCNO, docnos[start:end].tobytes()), array(IMPACT, imps[start:end].tobytes()))
         start = end
     return out
+
+
+def _flat(parts: list[array], dtype) -> np.ndarray:
+    """The delta's arrays end to end, copied (a view would keep them from growing)."""
+    return np.concatenate([np.frombuffer(p, dtype) for p in parts]) if parts else np.zeros(0, dtype)
 
 
 class Postings:
@@ -50,7 +60,7 @@ class Postings:
         self.indptr = np.zeros(1, np.int64)
         self.docs = np.empty(0, np.int32)
         self.imps = np.empty(0, np.uint8)
-        self.delta: dict[int, tuple[list[int], list[int]]] = {}
+        self.delta: dict[int, tuple[array, array]] = {}  # term -> (docnos, impacts) since the last fold
         self.delta_docs = 0
         self.dense: dict[int, np.ndarray] = {}
         self.dense_counts: dict[int, np.ndarray] = {}
@@ -114,7 +124,7 @@ class Postings:
         row = found[0]
         extra = self.delta.get(tid)
         if extra:
-            return row, np.asarray(extra[0], np.int32), np.asarray(extra[1], np.uint8)
+            return row, np.array(extra[0], np.int32), np.array(extra[1], np.uint8)
         return row, self.docs[:0], self.imps[:0]
 
     def dense_histogram(self, term: str) -> np.ndarray:
@@ -141,7 +151,7 @@ class Postings:
         for term, impact in impacts.items():
             entry = self.delta.get(term)
             if entry is None:
-                entry = self.delta[term] = ([], [])
+                entry = self.delta[term] = (array(DOCNO), array(IMPACT))
             entry[0].append(docno)
             entry[1].append(impact)
         self.delta_docs += 1
@@ -159,8 +169,8 @@ class Postings:
         terms = sorted(self.delta)
         lens = [len(self.delta[t][0]) for t in terms]
         t_arr = np.repeat(np.asarray(terms, np.int64), lens)
-        d_arr = np.fromiter((d for t in terms for d in self.delta[t][0]), np.int32, len(t_arr))
-        i_arr = np.fromiter((i for t in terms for i in self.delta[t][1]), np.uint8, len(t_arr))
+        d_arr = _flat([self.delta[t][0] for t in terms], np.int32)
+        i_arr = _flat([self.delta[t][1] for t in terms], np.uint8)
         at = indptr[t_arr + 1]  # end of each term's slice; delta docnos are newer
         self.docs = np.insert(self.docs, at, d_arr)
         self.imps = np.insert(self.imps, at, i_arr)
@@ -194,8 +204,8 @@ class Postings:
             docs, imps = self.docs[:0], self.imps[:0]
         extra = self.delta.get(tid)
         if extra:
-            docs = np.concatenate((docs, np.asarray(extra[0], np.int32)))
-            imps = np.concatenate((imps, np.asarray(extra[1], np.uint8)))
+            docs = np.concatenate((docs, np.array(extra[0], np.int32)))
+            imps = np.concatenate((imps, np.array(extra[1], np.uint8)))
         return (docs, imps) if len(docs) else None
 
     def df(self, term: str) -> int:
@@ -227,8 +237,8 @@ class Postings:
             "imps": self.imps,
             "delta_terms": np.asarray(terms, np.int64),
             "delta_lens": np.asarray([len(self.delta[t][0]) for t in terms], np.int64),
-            "delta_docnos": np.asarray([d for t in terms for d in self.delta[t][0]], np.int32),
-            "delta_imps": np.asarray([i for t in terms for i in self.delta[t][1]], np.uint8),
+            "delta_docnos": _flat([self.delta[t][0] for t in terms], np.int32),
+            "delta_imps": _flat([self.delta[t][1] for t in terms], np.uint8),
             "delta_docs": np.asarray([self.delta_docs], np.int64),
         }
 
@@ -245,7 +255,7 @@ class Postings:
             or len(postings.docs) != len(postings.imps)
         ):
             raise ValueError("postings arrays do not match")
-        postings.delta = _lists(arrays["delta_terms"], arrays["delta_lens"],
+        postings.delta = _delta(arrays["delta_terms"], arrays["delta_lens"],
                                 arrays["delta_docnos"], arrays["delta_imps"])
         postings.delta_docs = int(arrays["delta_docs"][0])
         postings._refresh_dense()
