@@ -20,7 +20,10 @@ What the front itself does:
   a reader sees how many results each alternative choice would give.
 - upsert/remove cost about a millisecond: they append to a delta and mask
   the old docno; the delta is folded into the arrays every DELTA_DOCS
-  changes and dead docnos are dropped once they are a quarter of the index.
+  changes or 1/DELTA_SHARE of the index, whichever is more (a fold
+  rewrites every posting and leaves each process its own copy of the
+  arrays, so a large index folds rarely), and dead docnos are dropped once
+  they are a quarter of the index.
 - Answers to repeated searches and completions are remembered until the
   index changes.
 - One lock serialises the public calls: a threaded worker may refresh
@@ -60,6 +63,7 @@ from .suggest import Suggester, popular_matches
 from .synonyms import Synonyms
 
 DELTA_DOCS = 2000
+DELTA_SHARE = 50
 COMPACT_DEAD = 1000  # dead docnos are dropped once more than this many and a quarter of the index
 ANSWERS_KEPT = 2048  # remembered search and suggest answers (cleared by any change)
 
@@ -188,10 +192,11 @@ class SearchIndex:
         self.scorer.forget()
 
     def _maintain(self) -> None:
-        if self.postings.delta_docs >= DELTA_DOCS:
+        fold_at = max(DELTA_DOCS, self.docs.size // DELTA_SHARE)
+        if self.postings.delta_docs >= fold_at:
             self.postings.merge_delta()
             self.pinyin.merge_delta()
-        if self.docs.size - self.suggester.size >= DELTA_DOCS:  # docnos added since its last fold
+        if self.docs.size - self.suggester.size >= fold_at:  # docnos added since its last fold
             self.suggester.fold(self.docs)
         total = self.docs.size
         if self.docs.dead > COMPACT_DEAD and self.docs.dead * 4 > total:
