@@ -277,6 +277,32 @@ def test_save_load_round_trips_everything(saved, names):
         assert array.flags.writeable
 
 
+def test_a_change_after_loading_leaves_the_loaded_term_rows_shared(saved, articles, names):
+    """The mapped rows are not grown or rewritten: a worker's first change would copy them all."""
+    records, _, path = saved
+    records = dict(records)
+    loaded = Related.load(path, lambda: records, lambda: names)
+    base = (loaded.index.raw.terms, loaded.index.raw.weights, loaded.index.raw.flags)
+    before = [a.copy() for a in base]
+    for article in articles[:30]:
+        changed = {**article, "body": article["body"] + "\n\n补充：异地就医备案后报销比例不变。"}
+        records[changed["id"]] = changed
+        loaded.on_change("articles", changed["id"], article, changed)
+    loaded.related(articles[0]["id"])
+    raw = loaded.index.raw
+    assert all(a is b for a, b in zip((raw.terms, raw.weights, raw.flags), base, strict=True))
+    assert all((a == b).all() for a, b in zip(base, before, strict=True))
+    fresh = Related(lambda: records, lambda: names).build()
+    for article in articles[:30:3]:
+        assert loaded.related(article["id"]) == fresh.related(article["id"])
+    rows = [tuple(x.tolist() for x in raw.row(r)) for r in range(len(loaded.index.ids))]
+    raw.compact()  # garbage reclaimed: the loaded entries and the tail become one
+    assert raw.split == 0 and [tuple(x.tolist() for x in raw.row(r)) for r in range(len(rows))] == rows
+    loaded._use(loaded.index)  # forget the lists and vectors: made again from the compacted rows
+    for article in articles[:30:3]:
+        assert loaded.related(article["id"]) == fresh.related(article["id"])
+
+
 def test_loaded_lists_answer_and_change_like_the_saved_ones(saved, articles, names):
     records, related, path = saved
     loaded_records = dict(records)

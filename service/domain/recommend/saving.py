@@ -39,9 +39,7 @@ def arrays(index: CandidateIndex, format: int, limit: int, changes_since_build: 
         "term_length": index.vocab.length[:terms],
         "raw_length": index.raw.length[:n],
         "raw_size": index.raw.size[:n],
-        "raw_terms": index.raw.terms[pos],
-        "raw_tf": index.raw.weights[pos],
-        "raw_title": index.raw.flags[pos],
+        **dict(zip(("raw_terms", "raw_tf", "raw_title"), index.raw.take(pos), strict=True)),
         "counted": index.counted[:n],
         "topics": sig.topics[:n],
         "regions": sig.regions[:n],
@@ -79,14 +77,12 @@ def restore(saved: Mapping[str, np.ndarray], format: int, limit: int) -> tuple[C
     raw = index.raw
     lengths = saved_arrays.array(saved, "raw_length", np.int32, (n,))
     saved_arrays.check((lengths >= 0).all())
-    raw.terms = saved_arrays.in_range(saved_arrays.array(saved, "raw_terms", np.int32), terms)
-    raw.weights = saved_arrays.array(saved, "raw_tf", np.float32, raw.terms.shape)
-    raw.flags = saved_arrays.array(saved, "raw_title", np.bool_, raw.terms.shape)
-    saved_arrays.check(int(lengths.sum()) == len(raw.terms))
-    raw.length[:n] = lengths
-    raw.start[:n] = np.cumsum(lengths) - lengths
+    raw_terms = saved_arrays.in_range(saved_arrays.array(saved, "raw_terms", np.int32), terms)
+    weights = saved_arrays.array(saved, "raw_tf", np.float32, raw_terms.shape)
+    flags = saved_arrays.array(saved, "raw_title", np.bool_, raw_terms.shape)
+    saved_arrays.check(int(lengths.sum()) == len(raw_terms))
+    raw.load_base(raw_terms, weights, flags, lengths)  # kept as loaded: shared by every process
     raw.size[:n] = saved_arrays.array(saved, "raw_size", np.float64, (n,))
-    raw.used = len(raw.terms)
     index.counted[:n] = saved_arrays.array(saved, "counted", np.bool_, (n,))
 
     sig = index.signals

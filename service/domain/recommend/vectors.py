@@ -142,7 +142,8 @@ def weigh(raw: RowStore, rows: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarra
     """
     pos, lens = raw.gather(rows)
     owner = np.repeat(np.arange(len(rows)), lens)
-    tids, tf, in_title = raw.terms[pos], raw.weights[pos].astype(np.float64), raw.flags[pos]
+    tids, tf, in_title = raw.take(pos)
+    tf = tf.astype(np.float64)
     norm_len = K1 * (1 - B + B * raw.size[rows][owner] / vocab.avg_len)
     vals = vocab.idfs(tids) * (tf * (K1 + 1) / (tf + norm_len) + TITLE_BONUS * in_title)
     norms = np.sqrt(np.bincount(owner, weights=vals * vals, minlength=len(rows)))
@@ -169,22 +170,44 @@ def _heaviest(keys: np.ndarray, owner: np.ndarray, rows: int, top: int) -> np.nd
 
 
 class RowStore:
-    """Growable CSR: row r is terms/weights/flags[start[r]:start[r]+length[r]], plus a size per row.
+    """Growable CSR: row r is entries [start[r], start[r]+length[r]) of terms/weights/flags, plus a
+    size per row.
 
     Raw rows use weights for term counts, flags for "in the title" and size
     for the weighted length; pruned vectors use weights only. A changed row
     is appended anew and its old slot becomes garbage, so an update never
     shifts other rows; compact() reclaims the garbage.
+
+    Entries before `split` are the loaded ones (load_base: a mapped saved
+    index, shared by every worker) and are never grown or rewritten in place:
+    growing them would give each worker its own copy at its first change (a
+    GB at a million articles). Entries from `split` on live in a tail that grows.
     """
 
     def __init__(self, rows: int = 0, nnz: int = 0):
         self.start = np.zeros(max(rows, 16), dtype=np.int64)
         self.length = np.zeros(max(rows, 16), dtype=np.int32)
         self.size = np.zeros(max(rows, 16), dtype=np.float64)
-        self.terms = np.zeros(max(nnz, 1024), dtype=np.int32)
-        self.weights = np.zeros(max(nnz, 1024), dtype=np.float32)
-        self.flags = np.zeros(max(nnz, 1024), dtype=bool)
+        self.terms = np.zeros(0, dtype=np.int32)  # the loaded entries [0, split)
+        self.weights = np.zeros(0, dtype=np.float32)
+        self.flags = np.zeros(0, dtype=bool)
+        self.split = 0
+        self._tail = self._empty(max(nnz, 1024))  # entries [split, split + len)
         self.used = 0
+
+    @staticmethod
+    def _empty(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=bool)
+
+    def load_base(self, terms: np.ndarray, weights: np.ndarray, flags: np.ndarray, lengths: np.ndarray) -> None:
+        """Rows 0..len(lengths)-1 as these entries, one row after the other (kept as they are)."""
+        n = len(lengths)
+        self.ensure_rows(n)
+        self.terms, self.weights, self.flags = terms, weights, flags
+        self.split = self.used = len(terms)
+        self.length[:n] = lengths
+        self.start[:n] = np.cumsum(lengths) - lengths
+        self._tail = self._empty(1024)
 
     def ensure_rows(self, rows: int) -> None:
         if rows > len(self.start):
@@ -193,30 +216,36 @@ class RowStore:
             self.length = np.concatenate([self.length, np.zeros(grow, dtype=np.int32)])
             self.size = np.concatenate([self.size, np.zeros(grow, dtype=np.float64)])
 
+    def _capacity(self) -> int:
+        return self.split + len(self._tail[0])
+
     def set(self, row: int, tids: np.ndarray, vals: np.ndarray, flags: np.ndarray | None = None,
             size: float = 0.0) -> None:
         self.ensure_rows(row + 1)
         n = len(tids)
-        if self.used + n > len(self.terms):
-            if self.garbage() > len(self.terms) // 2:
+        if self.used + n > self._capacity():
+            if self.garbage() > self._capacity() // 2:
                 self.compact()
-            if self.used + n > len(self.terms):
-                grow = max(n, len(self.terms) // 8)  # modest steps: every worker holds this
-                self.terms = np.concatenate([self.terms, np.zeros(grow, dtype=np.int32)])
-                self.weights = np.concatenate([self.weights, np.zeros(grow, dtype=np.float32)])
-                self.flags = np.concatenate([self.flags, np.zeros(grow, dtype=bool)])
-        self.terms[self.used : self.used + n] = tids
-        self.weights[self.used : self.used + n] = vals
-        self.flags[self.used : self.used + n] = False if flags is None else flags
+            if self.used + n > self._capacity():
+                grow = max(n, self._capacity() // 8)  # modest steps: every worker holds this
+                self._tail = tuple(np.concatenate([a, np.zeros(grow, dtype=a.dtype)]) for a in self._tail)
+        at = self.used - self.split
+        terms, weights, in_title = self._tail
+        terms[at : at + n] = tids
+        weights[at : at + n] = vals
+        in_title[at : at + n] = False if flags is None else flags
         self.start[row], self.length[row], self.size[row] = self.used, n, size
         self.used += n
 
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
-        s, n = self.start[r], self.length[r]
+        s, n = int(self.start[r]), int(self.length[r])
+        if s >= self.split:  # a row is written whole, so it lies on one side of the split
+            terms, weights, _ = self._tail
+            return terms[s - self.split : s - self.split + n], weights[s - self.split : s - self.split + n]
         return self.terms[s : s + n], self.weights[s : s + n]
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat positions of the given rows' entries, and each row's entry count."""
+        """Flat positions of the given rows' entries (for take()), and each row's entry count."""
         lens = self.length[rows].astype(np.int64)
         total = int(lens.sum())
         if total == 0:
@@ -225,20 +254,36 @@ class RowStore:
         offsets = np.repeat(self.start[rows] - (ends - lens), lens)
         return offsets + np.arange(total, dtype=np.int64), lens
 
+    def take(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(terms, weights, flags) of these flat positions."""
+        base = (self.terms, self.weights, self.flags)
+        if not len(pos) or int(pos.max()) < self.split:
+            return tuple(a[pos] for a in base)
+        if int(pos.min()) >= self.split:
+            return tuple(a[pos - self.split] for a in self._tail)
+        in_tail = pos >= self.split
+        out = tuple(np.empty(len(pos), dtype=a.dtype) for a in base)
+        for got, old, new in zip(out, base, self._tail, strict=True):
+            got[~in_tail] = old[pos[~in_tail]]
+            got[in_tail] = new[pos[in_tail] - self.split]
+        return out
+
     def garbage(self) -> int:
         return self.used - int(self.length.sum())
 
     def compact(self) -> None:
+        """Every live entry into a new tail, in row order (the loaded entries are let go)."""
         rows = np.nonzero(self.length)[0]
         pos, lens = self.gather(rows)
-        self.terms[: len(pos)] = self.terms[pos]
-        self.weights[: len(pos)] = self.weights[pos]
-        self.flags[: len(pos)] = self.flags[pos]
+        live = self.take(pos)
+        self.terms, self.weights, self.flags = self._empty(0)
+        self.split = 0
+        self._tail = tuple(np.concatenate([a, np.zeros(max(1024, len(a) // 8), dtype=a.dtype)]) for a in live)
         self.start[rows] = np.cumsum(lens) - lens
         self.used = len(pos)
 
     def nbytes(self) -> int:
-        arrays = (self.start, self.length, self.size, self.terms, self.weights, self.flags)
+        arrays = (self.start, self.length, self.size, self.terms, self.weights, self.flags, *self._tail)
         return sum(a.nbytes for a in arrays)
 
 
