@@ -398,8 +398,8 @@ def test_rows_follow_the_live_articles_and_lists_equal_a_rebuild(articles, names
         base = articles[n * 7 % len(articles)]
         old = records.get(key)
         if op == "save-load":
-            related.save(tmp_path / "r.npz")
-            related = Related.load(tmp_path / "r.npz", lambda: records, lambda: names)
+            related.save(tmp_path / "r.arrays")
+            related = Related.load(tmp_path / "r.arrays", lambda: records, lambda: names)
             continue
         if op == "delete":
             new = None
