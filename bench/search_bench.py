@@ -140,7 +140,7 @@ def _built_index(size: int):
 
     from .corpus import generate
 
-    saved = CACHE / f"search-index-{_corpus_key(size)}.npz"
+    saved = CACHE / f"search-index-{_corpus_key(size)}.arrays"
     warm_up()
     gc.collect()
     before = _rss_mb()

@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"suggest-{args.size}.npz"
+    path = CACHE / f"suggest-{args.size}.arrays"
     built = _in_process(_build, args.size, args.workers, path)
     asked = prefixes(built.pop("titles"), args.prefixes)
     served = _in_process(_serve, path, asked, args.reference)
