@@ -39,8 +39,8 @@ def batch_map(work: Callable[[Sequence, int, int], Any], items: Sequence, batch:
         if workers > 1 and len(ranges) > 1 and "fork" in mp.get_all_start_methods():
             with mp.get_context("fork").Pool(workers) as pool:
                 yield from pool.imap(_run, ranges)
-        else:
-            yield from map(_run, ranges)
+        else:  # in this process: the work itself, whatever other map is under way
+            yield from (work(items, lo, hi) for lo, hi in ranges)
     finally:
         _SHARED.pop()
 
