@@ -56,10 +56,9 @@ def search(
     return SearchResult(total=len(candidates), hits=hits, facets=facets)
 
 
-def similar(index: SearchIndex, terms, limit: int, exclude: str | None = None) -> list[str]:
+def _similar_scores(index: SearchIndex, terms, exclude: str | None):
+    """(every docno's score, the visible matches other than exclude, exclude's docno or None)."""
     size = index.docs.size
-    if not size or not terms or limit <= 0:
-        return []
     acc = np.zeros(size, np.float32)
     scores = _Scores(index)
     for term, weight in terms:
@@ -68,25 +67,23 @@ def similar(index: SearchIndex, terms, limit: int, exclude: str | None = None) -
     skip = index.docs.docno.get(exclude) if exclude is not None else None
     if skip is not None:
         visible[skip] = False
+    return acc, visible, skip
+
+
+def similar(index: SearchIndex, terms, limit: int, exclude: str | None = None) -> list[str]:
+    if not index.docs.size or not terms or limit <= 0:
+        return []
+    acc, visible, _ = _similar_scores(index, terms, exclude)
     ids = index.docs.ids
     return [ids[d] or "" for d in page(index, np.flatnonzero(visible), acc, 0, limit).tolist()]
 
 
 def similar_scored(index: SearchIndex, terms, limit: int, exclude: str | None = None) -> tuple[dict, float]:
     """{id: score} of every visible match scoring at least the limit-th best, and exclude's own score."""
-    size = index.docs.size
-    if not size or not terms or limit <= 0:
+    if not index.docs.size or not terms or limit <= 0:
         return {}, 0.0
-    acc = np.zeros(size, np.float32)
-    scores = _Scores(index)
-    for term, weight in terms:
-        scores.add_term(acc, index.postings, term, weight)
-    visible = (acc > 0) & index.docs.visible(size)
-    skip = index.docs.docno.get(exclude) if exclude is not None else None
-    own = 0.0
-    if skip is not None:
-        visible[skip] = False
-        own = float(acc[skip])
+    acc, visible, skip = _similar_scores(index, terms, exclude)
+    own = float(acc[skip]) if skip is not None else 0.0
     matched = np.flatnonzero(visible)
     if len(matched) > limit:
         kth = np.sort(acc[matched])[::-1][limit - 1]
