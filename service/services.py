@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from .caches import Caches
@@ -60,7 +61,7 @@ class Services:
         # Every listener, in one place: the indexes first, then the caches of what was shown.
         for listener in (self.search.on_change, self.related.on_change, self.catalog.on_change, self.caches.on_change):
             store.subscribe(listener)
-        store.on_compaction(self.indexes.save)
+        store.on_compaction(partial(self.indexes.save, prune=False), self.indexes.prune)
         store.checkpoint(store.refresh())
         # One Redis client (its pool) for the counters and the readers' secret alike.
         self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None

@@ -7,6 +7,7 @@ Every test is bounded by generous deadlines and never asserts on timing.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import resource
@@ -291,9 +292,26 @@ def test_kill_while_the_snapshot_temp_file_is_written(big_store, tmp_path):
     assert_holds(data, [*acknowledged(acks), "after-crash"])
 
 
+def held_throughout(lock: Path, seconds: float) -> bool:
+    """Whether some process holds this lock file the whole time: writes hold it for milliseconds."""
+    deadline = time.monotonic() + seconds
+    with open(lock, "rb") as handle:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    return True
+
+
 def test_kill_between_snapshot_rename_and_journal_reset(big_store, tmp_path):
     """Deterministic: the journal's temp file is a FIFO, so the child blocks in the window opening it
-    (after renaming the new snapshot, before replacing the journal) until it is killed."""
+    (after its compaction renamed the new snapshot, before the journal is replaced) until it is killed.
+    In the second round it starts in that window (the snapshot ahead of the journal) and its first
+    write blocks in following the snapshot."""
     data = copy_store(big_store, tmp_path)
     acks = tmp_path / "acks.txt"
     journal_tmp = data / "journal.tmp"  # FileChangeLog.reset() writes journal.jsonl through this name
@@ -304,7 +322,9 @@ def test_kill_between_snapshot_rename_and_journal_reset(big_store, tmp_path):
         before = stat_key(snapshot)
         child = start_child(data, acks, f"round{round_}")
         try:
-            wait_for(lambda: stat_key(snapshot) != before or child.poll() is not None, 45, "a new snapshot")  # noqa: B023
+            blocked = (lambda: held_throughout(data / "journal.jsonl.lock", 1.0)) if round_ else (lambda: False)
+            wait_for(lambda: stat_key(snapshot) != before or child.poll() is not None or blocked(),  # noqa: B023
+                     45, "a new snapshot")
             assert child.poll() is None, child.stderr.read().decode()
             time.sleep(0.2)  # whatever it does now, it cannot get past opening the FIFO
             assert child.poll() is None

@@ -63,8 +63,9 @@ READER_SEARCHES = ("医保提现", "醫保提現", "医保 提现", "异地就�
 
 
 def _app(data_dir: Path):
+    # A small journal: the edits of a sequence fold it into new snapshots in the background too.
     app = create_app({"DATA_DIR": str(data_dir), "API_KEYS": KEY, "TESTING": True, "RATE_LIMIT_ENABLED": False,
-                      "ACCESS_LOG": False})
+                      "ACCESS_LOG": False, "COMPACT_BYTES": 16_000})
     app.extensions["service"].open()
     return app
 
@@ -252,6 +253,7 @@ class DerivedState(RuleBasedStateMachine):
             self.compare_domain()
 
     def fresh_copy(self) -> Path:
+        self.live.extensions["service"].store.wait_for_compaction()  # a copy made mid-compaction is torn
         self.steps += 1
         return fresh_copy(self.data, self.root / f"fresh-{self.steps}")
 

@@ -4,8 +4,8 @@ built, then kept current.
 Each is a pure function of the snapshot, so each is saved beside it and loaded by the next
 start from the same snapshot (`store/derived.py`); otherwise built, and saved for next time.
 The journal's changes since the snapshot then reach them like any other change (their
-`on_change`), and after a compaction here they hold exactly the new snapshot's state, so
-`save` keeps them for it.
+`on_change`); a compaction saves them as they are at the new snapshot's state (in the forked
+child that holds exactly that state), then `prune` drops the old ones.
 """
 
 from __future__ import annotations
@@ -67,12 +67,17 @@ class Indexes:
             saved.save("catalog", catalog)
         return self
 
-    def save(self, snapshot_id: str) -> None:
+    def save(self, snapshot_id: str, prune: bool = True) -> None:
+        """Save all three for this state; with prune, drop those of other states."""
         saved = self._saved(snapshot_id)
-        saved.save("search", self.search)
-        saved.save("related", self.related)
+        saved.save("search", self.search, prune)
+        saved.save("related", self.related, prune)
         if self.catalog is not None:
-            saved.save("catalog", self.catalog)
+            saved.save("catalog", self.catalog, prune)
+
+    def prune(self, snapshot_id: str) -> None:
+        """Drop what is saved for states other than this one."""
+        self._saved(snapshot_id).prune(NAMES)
 
     def _saved(self, snapshot_id: str) -> SavedIndexes:
         return SavedIndexes(self.store.data_dir / INDEX_DIR, snapshot_id)

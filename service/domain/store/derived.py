@@ -78,8 +78,8 @@ class SavedIndexes:
             log.warning("%s: unreadable or of another format; rebuilding", path)
         return loaded
 
-    def save(self, name: str, index) -> None:
-        """Save after a build, and drop this index's files for older snapshots.
+    def save(self, name: str, index, prune: bool = True) -> None:
+        """Save after a build, and (with prune) drop this index's files for older snapshots.
 
         A failure (a full disk, a read-only directory) is logged, not raised:
         the service runs the same without the file, the next start rebuilds.
@@ -87,13 +87,31 @@ class SavedIndexes:
         if not self.snapshot_id:
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            lock = self.directory / ".lock"
-            lock.touch(exist_ok=True)
-            with exclusive_lock(lock):  # two processes saving at once must not share a temp file
+            with self._locked():  # two processes saving at once must not share a temp file
                 index.save(self.path(name))
-                for old in self.directory.glob(f"{name}-*"):  # other snapshots, other code, older layouts
-                    if old != self.path(name):
-                        old.unlink(missing_ok=True)
+                if prune:
+                    self._prune(name)
         except OSError as exc:
             log.warning("could not save the %s index to %s: %s", name, self.directory, exc)
+
+    def prune(self, names: tuple[str, ...]) -> None:
+        """Drop the files of these indexes for other snapshots, other code, older layouts."""
+        if not self.snapshot_id:
+            return
+        try:
+            with self._locked():
+                for name in names:
+                    self._prune(name)
+        except OSError as exc:
+            log.warning("could not drop old index files in %s: %s", self.directory, exc)
+
+    def _locked(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = self.directory / ".lock"
+        lock.touch(exist_ok=True)
+        return exclusive_lock(lock)
+
+    def _prune(self, name: str) -> None:
+        for old in self.directory.glob(f"{name}-*"):
+            if old != self.path(name):
+                old.unlink(missing_ok=True)

@@ -88,3 +88,17 @@ class FileChangeLog:
         base_seq. Its header line tells readers which snapshot it follows.
         Call with the lock held."""
         self._file.rewrite(base_seq)
+
+    def drop_through(self, base_seq: int) -> None:
+        """Start a new journal after a snapshot at base_seq, keeping the changes after it (appended
+        while the snapshot was written). Nothing to do when the journal already follows it.
+        Call with the lock held."""
+        with self._file.reader() as reader:
+            if (reader.generation or 0) >= base_seq:
+                return
+            changes, _ = reader.lines(0)
+        self._file.rewrite(base_seq, [c for c in changes if "base" not in c and c["seq"] > base_seq])
+
+    def generation(self) -> int:
+        """The seq of the snapshot this journal follows."""
+        return self._file.generation() or 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,9 +100,11 @@ class JsonLines:
         finally:
             os.close(fd)
 
-    def rewrite(self, generation: int) -> None:
-        """Replace the file by one holding only the header of `generation`. Call with the lock held."""
-        atomic_write(self.path, orjson.dumps({self.header_key: generation}) + b"\n", tmp=self.tmp_path)
+    def rewrite(self, generation: int, values: Iterable = ()) -> None:
+        """Replace the file by one holding the header of `generation`, then `values` a line each.
+        Call with the lock held."""
+        lines = [orjson.dumps({self.header_key: generation}), *(orjson.dumps(value) for value in values)]
+        atomic_write(self.path, b"\n".join(lines) + b"\n", tmp=self.tmp_path)
 
 
 class Reader:

@@ -37,21 +37,24 @@ class Materialised:
     def __init__(self):
         self._data: dict[str, RecordTable] = {name: RecordTable() for name in COLLECTIONS}
         self._listeners: list[Listener] = []
-        self._compaction_listeners: list[Callable[[str], None]] = []
+        self._savers: list[tuple[Callable[[str], None], Callable[[str], None]]] = []
         # How many changes each collection has seen here: a cheap key for caches of derived views.
         self.revision: dict[str, int] = {name: 0 for name in COLLECTIONS}
         self._mutex = threading.RLock()
         self.seq = 0
+        self.segment_seq = 0  # the state the mapped records are of; the tables hold what changed since
         # Names the state the store was opened at, for indexes saved beside it ("" when none is).
         self.snapshot_id = ""
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def on_compaction(self, listener: Callable[[str], None]) -> None:
-        """Call listener(snapshot_id) after this process folds the log into a new
-        snapshot, while the store still holds exactly that snapshot's state."""
-        self._compaction_listeners.append(listener)
+    def on_compaction(self, save: Callable[[str], None], prune: Callable[[str], None]) -> None:
+        """When the log is folded into a new snapshot: save(snapshot_id) is called with exactly
+        that snapshot's state held, before the snapshot replaces the old one; prune(snapshot_id)
+        after, to drop what was saved for older ones (a process starting meanwhile still finds
+        the old snapshot's)."""
+        self._savers.append((save, prune))
 
     def holding_changes(self) -> threading.RLock:
         """Hold it to read many records at one state: no change is applied (or heard) meanwhile."""
@@ -82,7 +85,7 @@ class Materialised:
         """Serve the segment's state (its seq) from now on: what changed since is replayed onto it."""
         with self._mutex:
             self._data = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
-            self.seq = segment.source["seq"]
+            self.seq = self.segment_seq = segment.source["seq"]
 
     def _segment_path(self, name: str) -> Path:
         return Path(self.data_dir) / SEGMENTS / f"{name}.seg"
@@ -97,22 +100,28 @@ class Materialised:
             return None
         return segment if all(segment.source.get(k) == v for k, v in source.items()) else None
 
-    def _write_segment(self, name: str, entries: dict[str, Iterable[tuple[str, bytes]]], **source) -> Segment:
-        """Write the records as the segment `name`, drop older segments, map it."""
+    def _write_segment(self, name: str, entries: dict[str, Iterable[tuple[str, bytes]]], prune: bool = True,
+                       **source) -> Segment:
+        """Write the records as the segment `name`, drop older segments (with prune), map it."""
         builder = segments.Builder(entries)
         for kind, items in entries.items():
             for key, data in items:
                 builder.add(kind, key, data)
-        return self._write_built(name, builder, **source)
+        return self._write_built(name, builder, prune, **source)
 
-    def _write_built(self, name: str, builder: segments.Builder, **source) -> Segment:
+    def _write_built(self, name: str, builder: segments.Builder, prune: bool = True, **source) -> Segment:
         path = self._segment_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         builder.write(path, source, tmp=path.with_name(f"{path.name}.{os.getpid()}.tmp"))
+        if prune:
+            self._prune_segments(name)
+        return Segment.open(path)
+
+    def _prune_segments(self, keep: str) -> None:
+        path = self._segment_path(keep)
         for old in path.parent.glob("*.seg"):
             if old != path:
                 old.unlink(missing_ok=True)  # a process still mapping it keeps reading it
-        return Segment.open(path)
 
     def _segment_of_document(self, name: str, doc: dict, **source) -> Segment:
         def entries_of(kind: str, key: str):
@@ -121,9 +130,9 @@ class Materialised:
         entries = {kind: entries_of(kind, key) for kind, key in COLLECTIONS.items()}
         return self._write_segment(name, entries, seq=doc.get("seq", 0), **source)
 
-    def _segment_of_tables(self, name: str, **source) -> Segment:
+    def _segment_of_tables(self, name: str, prune: bool = True, **source) -> Segment:
         entries = {kind: table.raw_entries() for kind, table in self._data.items()}
-        return self._write_segment(name, entries, seq=self.seq, **source)
+        return self._write_segment(name, entries, prune, seq=self.seq, **source)
 
     def _switch_segment(self, segment: Segment) -> None:
         """Move to a segment of another state, telling listeners of every record that differs."""
@@ -137,18 +146,23 @@ class Materialised:
                 self._data[name] = fresh
                 for key in changed:
                     self._emit(name, key, olds[key], fresh.get(key))
-            self.seq = segment.source["seq"]
+            self.seq = self.segment_seq = segment.source["seq"]
+
+    def _rebase(self, segment: Segment, since: Iterable[dict]) -> None:
+        """Read the records from a newer segment of this same history (a compaction's) plus the
+        changes `since` it up to self.seq: the same state and order, so nothing for the listeners
+        to hear; the tables hold in Python objects only what changed after the newer segment."""
+        with self._mutex:
+            tables = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
+            for change in since:
+                _store(tables[change["kind"]], change)
+            self._data = tables
+            self.segment_seq = segment.source["seq"]
 
     def _apply(self, change: dict) -> None:
         kind, key = change["kind"], change["key"]
-        records = self._data[kind]
-        old = records.get(key)
-        new = change.get("record")
-        if change["op"] == "delete":
-            records.pop(key, None)
-            new = None
-        else:
-            records[key] = new
+        old = self._data[kind].get(key)
+        new = _store(self._data[kind], change)
         self.seq = change["seq"]
         self._emit(kind, key, old, new)
 
@@ -166,9 +180,30 @@ class Materialised:
         except (OSError, AttributeError):  # not glibc: the memory is reused, only not returned
             pass
 
-    def _compacted(self, snapshot_id: str) -> None:
-        for listener in self._compaction_listeners:
+    def _save_derived(self, snapshot_id: str) -> None:
+        for save, _ in self._savers:
             try:
-                listener(snapshot_id)
-            except Exception:  # the write that compacted is durable: never fail it
-                log.exception("a compaction listener failed")
+                save(snapshot_id)
+            except Exception:  # the snapshot is good without it: the next start builds it again
+                log.exception("saving what is derived from snapshot %s failed", snapshot_id)
+
+    def _prune_derived(self, snapshot_id: str) -> None:
+        for _, prune in self._savers:
+            try:
+                prune(snapshot_id)
+            except Exception:
+                log.exception("dropping what was derived from older snapshots failed")
+
+    def _compacted(self, snapshot_id: str) -> None:
+        """A new state was named (the store holds it): save what is derived from it."""
+        self._save_derived(snapshot_id)
+        self._prune_derived(snapshot_id)
+
+
+def _store(records: RecordTable, change: dict) -> dict | None:
+    """Put or delete the change's record; returns the new one (None for a delete)."""
+    if change["op"] == "delete":
+        records.pop(change["key"], None)
+        return None
+    records[change["key"]] = change["record"]
+    return change["record"]

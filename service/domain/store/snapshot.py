@@ -11,11 +11,12 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
 from . import snapshot_stream
-from .files import atomic_file, atomic_write
+from .files import atomic_write
 
 # The newest layout this code reads and writes; migrations/ lead up to it.
 SCHEMA_VERSION = 3
@@ -131,25 +132,25 @@ def _content_id(data: bytes, doc: dict) -> str:
     return f"{doc.get('seq', 0)}-{hashlib.sha256(data).hexdigest()[:24]}"
 
 
-def write_records(path: Path, seq: int, collections: dict[str, Iterable[tuple[str, bytes]]]) -> str:
-    """Write a snapshot at SCHEMA_VERSION from each record's bytes, streaming and atomically;
-    returns its snapshot_id. The bytes are those orjson.dumps gives the whole document, so
-    the id is the one write_document would give, without building the document."""
+def write_records(handle: BinaryIO, seq: int, collections: dict[str, Iterable[tuple[str, bytes]]]) -> str:
+    """Write a snapshot at SCHEMA_VERSION from each record's bytes, streaming (into a file made
+    by `atomic_file`); returns its snapshot_id. The bytes are those orjson.dumps gives the whole
+    document, so the id is the one write_document would give, without building the document."""
     digest = hashlib.sha256()
-    with atomic_file(path) as handle:
-        def put(data) -> None:
-            handle.write(data)
-            digest.update(data)
 
-        put(b'{"schema_version":%d,"seq":%d' % (SCHEMA_VERSION, seq))
-        for name, entries in collections.items():
-            put(b',"%s":[' % name.encode())
-            for i, (_, data) in enumerate(entries):
-                if i:
-                    put(b",")
-                put(data)
-            put(b"]")
-        put(b"}")
+    def put(data) -> None:
+        handle.write(data)
+        digest.update(data)
+
+    put(b'{"schema_version":%d,"seq":%d' % (SCHEMA_VERSION, seq))
+    for name, entries in collections.items():
+        put(b',"%s":[' % name.encode())
+        for i, (_, data) in enumerate(entries):
+            if i:
+                put(b",")
+            put(data)
+        put(b"]")
+    put(b"}")
     return f"{seq}-{digest.hexdigest()[:24]}"
 
 

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import migrate
+from .compactor import Compactor
+from .files import atomic_file
 from .journal import FileChangeLog, LogPosition
-from .materialised import Materialised, log, utcnow
+from .materialised import Materialised, utcnow
 from .segment import Builder, Segment
 from .snapshot import (
     COLLECTIONS,
@@ -59,6 +61,7 @@ class Store(Materialised):
         self.migrations_dir = migrations_dir
         self._position: LogPosition | None = None
         self.log: FileChangeLog | None = None
+        self.compactor = Compactor(self.data_dir, self._write_compaction, self._follow_snapshot)
 
     # -- opening ---------------------------------------------------------
 
@@ -170,6 +173,8 @@ class Store(Materialised):
                 if base > self.seq:
                     # Compacted past what we have seen: the snapshot has it.
                     self._reload_snapshot()
+                elif base > self.segment_seq:
+                    self._rebase_onto_snapshot(base, changes)
             for change in changes:
                 if "base" in change or change["seq"] <= self.seq:
                     continue
@@ -178,12 +183,22 @@ class Store(Materialised):
             self._position = position
             return applied
 
+    def _rebase_onto_snapshot(self, base: int, changes: list[dict]) -> None:
+        """A compaction at `base` (at most what we hold) replaced the journal: read the records
+        from its segment from now on, rather than hold every change since ours in memory."""
+        segment = self._mapped_snapshot()
+        if segment is None or segment.source["seq"] != base:
+            return  # a later compaction's, or none yet: the next one moves us
+        self._rebase(segment, [c for c in changes if "base" not in c and base < c["seq"] <= self.seq])
+        self.snapshot_id = segment.source["snapshot_id"]
+
     def _reload_snapshot(self) -> None:
         """Another process compacted past what we have seen: move to its snapshot's records."""
         segment = self._mapped_snapshot()
         if segment is None:  # it stopped before writing the segment, or wrote another layout
             segment = self._parse_snapshot()
         self._switch_segment(segment)
+        self.snapshot_id = segment.source["snapshot_id"]
 
     # -- writing ---------------------------------------------------------
 
@@ -212,15 +227,17 @@ class Store(Materialised):
             self.log.append(change)
             self.refresh()
             if self.log.size() > self.compact_bytes:
-                try:
-                    self._compact_locked()
-                except OSError:
-                    # The change is durable in the journal already; folding
-                    # it into a snapshot can wait for the next write.
-                    log.exception("compaction failed; the journal keeps growing until it succeeds")
-                    self._position = None
-                    self.refresh()
+                self._fold_journal()
             return new
+
+    def _fold_journal(self) -> None:
+        """The journal is long: follow a snapshot a compaction finished, or start one."""
+        head = read_head(self.snapshot_path)
+        if head is not None and head[1] > self._position.generation:
+            self._follow_snapshot_locked()  # its process did not get to it (it stopped, say)
+            self.refresh()
+        else:
+            self.compactor.start()
 
     def where(self) -> str:
         return str(self.snapshot_path)
@@ -250,29 +267,57 @@ class Store(Materialised):
         """Nothing to release: no connection is held."""
 
     def close(self) -> None:
-        """Nothing to close: every write is on disk when it returns."""
+        """Every write is on disk when it returns; a compaction under way is waited for."""
+        self.compactor.wait()
 
     def checkpoint(self, replayed: int) -> None:
         """Nothing: a compaction names the new state (and the indexes are saved for it)."""
 
     def compact(self) -> None:
-        with self._mutex, self.log.lock():
+        """Fold the journal into a new snapshot now, in this process (`flask compact`, tests)."""
+        with self._mutex, self.log.lock(), self.compactor.held():
             self.refresh()
-            self._compact_locked()
+            self._write_compaction()
+            self._follow_snapshot_locked()
+            self.refresh()
 
-    def _compact_locked(self) -> None:
-        # Snapshot, then its segment, then the new journal: a crash in between leaves an old
-        # journal whose lines the snapshot already holds (skipped by seq), and at worst no
-        # segment (the next start reads the snapshot and writes it).
-        raw = lambda: {name: table.raw_entries() for name, table in self._data.items()}  # noqa: E731
-        self.snapshot_id = write_records(self.snapshot_path, self.seq, raw())
-        segment = self._segment_of_tables(self._segment_name(self.seq), snapshot=self._stat(),
-                                          snapshot_id=self.snapshot_id)
-        self.log.reset(self.seq)
-        self._use_segment(segment)  # the same records: nothing for the listeners to hear
-        self._position = None
-        self.refresh()
-        self._compacted(self.snapshot_id)
+    def wait_for_compaction(self) -> None:
+        """Until a compaction this process started is done and its journal replaced."""
+        self.compactor.wait()
+        with self._mutex:
+            self.refresh()
+
+    def _write_compaction(self) -> None:
+        """Write the state held now as the snapshot, with its segment and what is derived from
+        it saved beside it: all before the rename that makes it the snapshot, so a process
+        starting meanwhile finds the old snapshot's whole, and a crash leaves the old one."""
+        head = read_head(self.snapshot_path)
+        if head is not None and head[0] == SCHEMA_VERSION and head[1] >= self.seq:
+            return  # another compaction got here first
+        name = self._segment_name(self.seq)
+        raw = {kind: table.raw_entries() for kind, table in self._data.items()}
+        with atomic_file(self.snapshot_path) as handle:
+            snapshot = write_records(handle, self.seq, raw)
+            handle.flush()
+            st = os.fstat(handle.fileno())  # a rename keeps size, mtime and inode: the segment's key
+            self._segment_of_tables(name, prune=False, snapshot=[st.st_size, st.st_mtime_ns, st.st_ino],
+                                    snapshot_id=snapshot)
+            self._save_derived(snapshot)
+        self.snapshot_id = snapshot
+        self._prune_segments(name)
+        self._prune_derived(snapshot)
+
+    def _follow_snapshot(self) -> None:
+        with self.log.lock():
+            self._follow_snapshot_locked()
+
+    def _follow_snapshot_locked(self) -> None:
+        """Start the journal after the snapshot on disk, keeping the changes appended since it:
+        every process then reads the snapshot's segment at its next refresh. A crash before
+        this leaves an old journal whose lines the snapshot holds already (skipped by seq)."""
+        head = read_head(self.snapshot_path)
+        if head is not None:
+            self.log.drop_through(head[1])
 
 
 def fold(doc: dict, changes: list[dict]) -> dict:
