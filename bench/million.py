@@ -40,7 +40,7 @@ from . import http_search, soak, store_inprocess
 from .corpus import COMMON_QUERIES, QUERIES
 from .corpus_cache import corpus_key, prepare_store
 from .load import BenchError, ensure_wrk
-from .million_report import END_MARK, START_MARK, render
+from .million_report import marks, render
 from .paths import CACHE
 from .procs import cpu_seconds, in_child, tree_memory
 from .report import machine, write_section
@@ -86,7 +86,7 @@ def _short(value, within: str = "") -> str:
 
 def _write(result: dict, args, begun: float) -> None:
     if args.results:
-        write_section(args.results, START_MARK, END_MARK, render(result, args, result["machine"], time.time() - begun))
+        write_section(args.results, *marks(args.size), render(result, args, result["machine"], time.time() - begun))
 
 
 def _start(server, timeout: float) -> dict:

@@ -6,8 +6,11 @@ below the notes mark, and this bench rewrites only what is between its markers (
 
 from __future__ import annotations
 
-START_MARK = "<!-- bench-1m: start (bench/million.py rewrites this section) -->"
-END_MARK = "<!-- bench-1m: end -->"
+
+def marks(size: int) -> tuple[str, str]:
+    """The markers of one size's section: a run at 100k leaves the million-article one alone."""
+    label = "bench-1m" if size == 1_000_000 else f"bench-1m {size}"
+    return f"<!-- {label}: start (bench/million.py rewrites this section) -->", f"<!-- {label}: end -->"
 
 # Targets that depend on the size: {size: value}; a size without one is shown for reference.
 PSS_TARGET_MB = {1_000_000: 3072.0, 100_000: 600.0}

@@ -80,8 +80,12 @@ def test_a_process_that_stops_before_replacing_the_journal_leaves_it_to_the_next
     data = tmp_path / "data"
     store = Store(data, compact_bytes=1500).open()
     store.compactor._finish = lambda: None  # as if it exited right after the child
-    for i in range(12):
-        put(store, f"a{i}", title="z" * 80)
+    started, start = [], store.compactor.start
+    store.compactor.start = lambda: started.append(start()) or started[-1]
+    written = 0
+    while not any(started):  # the first write that fills the journal forks
+        put(store, f"a{written}", title="z" * 80)
+        written += 1
     store.compactor.wait()
     base = read_head(data / "snapshot.json")[1]
     assert base > journal(data)[0]["base"]  # the snapshot moved on, the journal did not

@@ -38,6 +38,7 @@ class Mapped:
     path: Path
     meta: dict
     arrays: dict[str, np.ndarray]
+    positions: dict[str, int]  # where each array's bytes start in the file
 
 
 def write(path: Path, magic: bytes, arrays: Mapping[str, np.ndarray], meta: dict | None = None,
@@ -85,12 +86,26 @@ def open_mapped(path: Path, magic: bytes, writable: bool = False, verify: bool =
     start += -start % ALIGN
     if start + header["data_bytes"] != size:
         raise ValueError(f"{path}: torn ({size} bytes, the header says {start + header['data_bytes']})")
-    if verify and zlib.crc32(memoryview(mapped)[start:]) != header["crc32"]:
+    if verify and _crc32(path, start) != header["crc32"]:
         raise ValueError(f"{path}: damaged (crc32 differs)")
-    arrays = {}
+    arrays, positions = {}, {}
     for name, (dtype, shape, offset) in header["arrays"].items():
         kind = np.dtype(dtype)
         count = int(np.prod(shape, dtype=np.int64))
         flat = np.frombuffer(mapped, kind, count, start + offset) if count else np.zeros(0, kind)
         arrays[name] = flat.reshape(shape)
-    return Mapped(Path(path), header["meta"], arrays)
+        positions[name] = start + offset
+    return Mapped(Path(path), header["meta"], arrays, positions)
+
+
+def _crc32(path: Path, start: int) -> int:
+    """Read, not through the mapping: mapped pages would count as this process's memory (the
+    gunicorn master's, which checks every saved index and then never reads most of them)."""
+    crc = 0
+    buffer = bytearray(1 << 22)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(start)
+        while read := handle.readinto(buffer):
+            crc = zlib.crc32(view[:read], crc)
+    return crc

@@ -1,11 +1,12 @@
-"""A segment: one state's records as serialised bytes in a file every process maps.
+"""A segment: one state's records as serialised bytes in a file every process shares.
 
 A store used to parse its snapshot into Python dicts in every process; at
 100k articles that is seconds per start and hundreds of MB per worker, and
 reading a record touches its reference counts, so the pages a forked worker
 shares with the master are copied one by one. A segment holds the same
-records as their orjson bytes, mapped read-only (the page cache is shared by
-every process), and a record is decoded only when it is read.
+records as their orjson bytes (the page cache is shared by every process),
+with arrays to find them mapped read-only, and a record is read and decoded
+only when asked for.
 
 Layout: mapped_arrays' (MAGIC, a JSON header, aligned arrays), with what the
 segment was written from as its meta. Per collection, arrays named
@@ -21,6 +22,8 @@ segment was written from as its meta. Per collection, arrays named
 from __future__ import annotations
 
 import hashlib
+import os
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -39,15 +42,18 @@ def digest(data: bytes) -> int:
 
 
 class Collection:
-    """One collection of a segment: read-only views on the mapped file."""
+    """One collection of a segment: read-only views on the mapped file for finding records;
+    the records' bytes themselves are read from the file (`pread`), not through the mapping.
+    A record read is a copy anyway (it is decoded), and pages only read stay in the page
+    cache, which the kernel shares and reclaims: mapped, every page a worker ever read (and
+    the neighbours the kernel maps around each fault) would count in its memory."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]):
-        self.data = arrays["data"]
+    def __init__(self, arrays: dict[str, np.ndarray], file: _File, data_at: int):
         self.offsets = arrays["offsets"]
         self.keys = arrays["keys"]
         self.slots = arrays["slots"]
         self.digests = arrays["digests"]
-        self._view = memoryview(self.data)
+        self._file, self._data_at = file, data_at
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -64,8 +70,9 @@ class Collection:
             return int(self.slots[at])
         return None
 
-    def raw(self, index: int) -> memoryview:
-        return self._view[int(self.offsets[index]):int(self.offsets[index + 1])]
+    def raw(self, index: int) -> bytes:
+        start, end = int(self.offsets[index]), int(self.offsets[index + 1])
+        return self._file.read(self._data_at + start, end - start)
 
     def record(self, index: int) -> dict:
         return orjson.loads(self.raw(index))
@@ -92,12 +99,33 @@ class Segment:
     def open(cls, path: Path) -> Segment:
         """Map a segment file; ValueError if it is not a whole one of this layout."""
         mapped = open_mapped(path, MAGIC)
+        file = _File(path)
         try:
-            collections = {name: Collection({f: mapped.arrays[f"{name}/{f}"] for f in FIELDS})
+            collections = {name: Collection({f: mapped.arrays[f"{name}/{f}"] for f in FIELDS}, file,
+                                            mapped.positions[f"{name}/data"])
                            for name in mapped.meta["collections"]}
         except (KeyError, TypeError):
             raise ValueError(f"{path}: not a whole segment") from None
         return cls(Path(path), mapped.meta, collections)
+
+
+class _File:
+    """The segment's file, open while any of its collections is in use (renamed or deleted
+    meanwhile, it is still this file). pread: no shared position, so threads and forked
+    processes read it at once."""
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        weakref.finalize(self, os.close, self._fd)
+
+    def read(self, at: int, length: int) -> bytes:
+        data = os.pread(self._fd, length, at)
+        while len(data) < length:  # a read is short only at the end of the file: a torn one
+            more = os.pread(self._fd, length - len(data), at + len(data))
+            if not more:
+                raise ValueError("a segment shorter than its header says")
+            data += more
+        return data
 
 
 class Builder:
