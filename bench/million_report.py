@@ -12,6 +12,7 @@ def marks(size: int) -> tuple[str, str]:
     label = "bench-1m" if size == 1_000_000 else f"bench-1m {size}"
     return f"<!-- {label}: start (bench/million.py rewrites this section) -->", f"<!-- {label}: end -->"
 
+
 # Targets that depend on the size: {size: value}; a size without one is shown for reference.
 PSS_TARGET_MB = {1_000_000: 3072.0, 100_000: 600.0}
 RESTART_TARGET_S = {1_000_000: 15.0, 100_000: 5.0}
