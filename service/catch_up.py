@@ -24,8 +24,12 @@ LOOK_SECONDS = 0.01  # between looks at the log: a stat, or nothing at all when 
 
 
 class CatchUp:
-    def __init__(self, refresh: Callable[[], int], interval: float = LOOK_SECONDS):
+    def __init__(self, refresh: Callable[[], int], interval: float = LOOK_SECONDS,
+                 prepare: Callable[[], None] = lambda: None, adopt: Callable[[], None] = lambda: None):
+        """prepare() runs between looks without the turn (slow work requests need not wait for,
+        such as loading a newer generation's indexes); adopt() after each look, with it."""
         self._refresh = refresh
+        self._prepare, self._adopt = prepare, adopt
         self.interval = interval
         self._turn = threading.Lock()
         self._stop = threading.Event()
@@ -56,8 +60,13 @@ class CatchUp:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            try:
+                self._prepare()
+            except Exception:
+                log.exception("preparing a newer generation failed")
             with self._turn:
                 try:
                     self.replayed += self._refresh()
+                    self._adopt()
                 except Exception:  # the next request's own refresh reports it; keep looking
                     log.exception("replaying other processes' changes failed")

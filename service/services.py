@@ -13,6 +13,7 @@ from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
 from .domain.content.seeds import seed_document
 from .domain.content.taxonomy import assign_topics
+from .domain.generations import Generations
 from .domain.indexes import Indexes
 from .domain.popularity import EventCounter, HotSearches, Trending
 from .domain.popularity.hot import HotRules
@@ -42,7 +43,10 @@ class Services:
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)
         self.hot_rules = HotRules(self.store)
         self.ready = False
-        self.catch_up = CatchUp(lambda: self.store.refresh() if self.ready else 0)
+        self.generations: Generations | None = None
+        self.catch_up = CatchUp(lambda: self.store.refresh() if self.ready else 0,
+                                prepare=lambda: self.generations and self.generations.prepare(),
+                                adopt=lambda: self.generations and self.generations.adopt())
 
     def open(self) -> Services:
         """Load the store (seeding or migrating it first if need be), then what is derived
@@ -63,6 +67,7 @@ class Services:
             store.subscribe(listener)
         store.on_compaction(partial(self.indexes.save, prune=False), self.indexes.prune)
         store.checkpoint(store.refresh())
+        self.generations = Generations(store, self.indexes)
         # One Redis client (its pool) for the counters and the readers' secret alike.
         self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None
         self.views = self._counter("views")

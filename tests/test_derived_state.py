@@ -26,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
+import pytest
 import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -40,6 +41,8 @@ from service.domain.popularity.readers import ReaderTokens
 from service.domain.popularity.trending import Trending
 from service.domain.recommend.related import Related
 from service.domain.search.index import SearchIndex
+from service.domain.store.compactor import LOCK
+from service.domain.store.files import exclusive_lock
 from service.domain.store.store import Store
 from tests.server import Server
 
@@ -77,7 +80,10 @@ def _close(app) -> None:
 def fresh_copy(data: Path, copy: Path) -> Path:
     """The data directory with its journal folded into the snapshot and no saved indexes: a
     service opened on it builds everything from the records, replaying no change at all."""
-    shutil.copytree(data, copy, ignore=shutil.ignore_patterns("indexes", "*.lock"))
+    lock = data / LOCK
+    lock.touch(exist_ok=True)
+    with exclusive_lock(lock):  # no compaction commits a snapshot half-way through the copy
+        shutil.copytree(data, copy, ignore=shutil.ignore_patterns("indexes", "*.lock"))
     Store(copy, seed=dict).open().compact()
     shutil.rmtree(copy / "indexes", ignore_errors=True)
     return copy
@@ -240,6 +246,15 @@ class DerivedState(RuleBasedStateMachine):
         self.live.extensions["service"].store.compact()
 
     @rule()
+    def reopen(self):
+        """What the catch-up thread of a serving process does after a compaction in the background:
+        move the records onto the new snapshot, load the indexes saved for it and swap them in."""
+        service = self.live.extensions["service"]
+        service.store.wait_for_compaction()
+        service.generations.prepare()
+        service.generations.adopt()
+
+    @rule()
     def restart(self):
         _close(self.live)
         self.live = _app(self.data)
@@ -394,11 +409,15 @@ def _worker_answers(url: str, path: str, workers: int) -> dict[str, requests.Res
     raise AssertionError(f"only {len(answers)} of {workers} workers answered {path}")
 
 
-def test_every_gunicorn_worker_answers_as_a_fresh_build(tmp_path):
+@pytest.mark.parametrize("compact_bytes", [None, 20_000], ids=["one-snapshot", "compacting"])
+def test_every_gunicorn_worker_answers_as_a_fresh_build(tmp_path, compact_bytes):
     """Writes spread over the workers (each one replays the others' from the journal); then every
-    worker's search, suggest, 相关推荐, lists and pages equal those of a service built fresh."""
+    worker's search, suggest, 相关推荐, lists and pages equal those of a service built fresh.
+    Compacting: the journal is folded in the background every few writes, and each worker moves
+    onto the new snapshot and the indexes saved for it while the writes go on."""
     workers = 3
-    with Server(tmp_path / "data", workers=workers, keys=KEY) as server:
+    env = {"COMPACT_BYTES": str(compact_bytes)} if compact_bytes else {}
+    with Server(tmp_path / "data", workers=workers, keys=KEY, **env) as server:
 
         def write(method: str, path: str, body: dict | None = None) -> None:
             response = requests.request(method, server.url + path, json=body, timeout=10,

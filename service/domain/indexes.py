@@ -40,13 +40,15 @@ class Indexes:
         self.catalog = catalog
         self.search = SearchIndex()
         self.related: Related | None = None
+        self.snapshot_id = ""  # the state they were loaded or built for (changes since replayed into them)
 
     def articles(self) -> Mapping[str, dict]:
         return self.store.all("articles")  # the live mapping, read on each call
 
     def open(self) -> Indexes:
         """Load or build both from the opened store, before its journal is replayed into them."""
-        saved = self._saved(self.store.snapshot_id)
+        self.snapshot_id = self.store.snapshot_id
+        saved = self._saved(self.snapshot_id)
         # Builds fork before any thread exists: in the gunicorn master, or a CLI.
         many = len(self.articles()) > PARALLEL_BUILD_FROM
         workers = min(os.cpu_count() or 1, 4) if many else 1
@@ -62,14 +64,46 @@ class Indexes:
             saved.save("related", related)
         self.related = related
         catalog = self.catalog
-        if catalog is not None and saved.load("catalog", lambda path: catalog if catalog.load(path) else None) is None:
+        if catalog is not None and saved.load("catalog", catalog.load_saved) is None:
             catalog.build()  # here, before workers fork, so they share its arrays
             saved.save("catalog", catalog)
         return self
 
-    def save(self, snapshot_id: str, prune: bool = True) -> None:
-        """Save all three for this state; with prune, drop those of other states."""
+    def listeners(self) -> tuple:
+        """What hears each change, in order."""
+        return tuple(part.on_change for part in (self.search, self.related, self.catalog) if part is not None)
+
+    def load_saved(self, snapshot_id: str) -> Indexes | None:
+        """Another set over the files saved for this state (by a compaction), or None when any
+        of them is missing or unreadable. Touches nothing of this one: a thread may load it
+        while requests are served."""
         saved = self._saved(snapshot_id)
+        search = saved.load("search", SearchIndex.load)
+        if search is None:
+            return None
+        related = saved.load("related", lambda path: Related.load(path, self.articles, self.topic_names, search=search))
+        catalog = self.catalog.blank() if self.catalog is not None else None
+        if related is None or (catalog is not None and saved.load("catalog", catalog.load_saved) is None):
+            return None
+        loaded = Indexes(self.store, self.topic_names, catalog)
+        loaded.search, loaded.related, loaded.snapshot_id = search, related, snapshot_id
+        return loaded
+
+    def adopt(self, other: Indexes) -> None:
+        """Serve other's state from now on (loaded by load_saved and brought up to this
+        process's state): the same objects, which the store's listeners and every caller hold."""
+        self.search.adopt(other.search)
+        self.related.adopt(other.related)
+        if self.catalog is not None:
+            self.catalog.adopt(other.catalog)
+        self.snapshot_id = other.snapshot_id
+
+    def save(self, snapshot_id: str, prune: bool = True) -> None:
+        """Save all three for this state (they hold it: a compaction's, or a checkpoint's); with
+        prune, drop those of other states."""
+        self.snapshot_id = snapshot_id
+        saved = self._saved(snapshot_id)
+        self.search.fold()
         saved.save("search", self.search, prune)
         saved.save("related", self.related, prune)
         if self.catalog is not None:

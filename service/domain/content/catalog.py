@@ -363,6 +363,21 @@ class Catalog:
             arrays = {k: np.array(v) for k, v in arrays.items()}  # copies: the lock is not held for the write
         saved_arrays.save(path, arrays)
 
+    def blank(self) -> Catalog:
+        """A catalogue of the same settings with no columns yet: what a newer generation's saved
+        columns are loaded into, off to the side."""
+        return Catalog(self.store, self._normalise_region, self._views, views_revision=self._views_revision,
+                       fold_at=self._fold_at, resort_share=self._resort_share)
+
+    def load_saved(self, path: Path) -> Catalog | None:
+        return self if self.load(path) else None
+
+    def adopt(self, other: Catalog) -> None:
+        """Serve other's columns from now on (its lists and counts too; a blank() of this one,
+        so everything else is the same)."""
+        with self._lock:
+            vars(self).update({name: value for name, value in vars(other).items() if name != "_lock"})
+
     def load(self, path: Path) -> bool:
         """The columns saved for the store's current state (the caller names the file after
         it); False, and nothing changed, when the file is missing, unreadable or of another FORMAT."""

@@ -104,6 +104,13 @@ class Related:
         self._vectors = WeighedVectors(index.raw, index.vocab, self.VECTORS_KEPT)
         self._reference: float | None = None  # the newest publication day, for recency
 
+    def adopt(self, other: Related) -> None:
+        """Rank over other's candidate index from now on (a newer generation's, loaded from its
+        file); this one's search index adopts the matching generation too."""
+        with self._lock:
+            self._use(other.index)
+            self.changes_since_build = other.changes_since_build
+
     def build(self, workers: int = 1) -> Related:
         """Count every article's terms (lists are ranked at their first lookup);
         workers > 1 counts them on that many forked processes."""

@@ -124,6 +124,12 @@ class SearchIndex:
         self._answers = LRU(ANSWERS_KEPT)
         self._version = 0  # names the set of documents, for what the facets remember of it
 
+    def adopt(self, other: SearchIndex) -> None:
+        """Answer from other's parts from now on (a newer generation's, loaded from its file)."""
+        with self._lock:
+            self._use(other.docs, other.postings, other.pinyin, other.topics, other.regions, other.suggester)
+            self._version = other._version  # what its facets remember is keyed by it
+
     def _remembered(self, key: tuple, compute):
         return self._answers.get_or_put(key, compute)
 
@@ -165,6 +171,16 @@ class SearchIndex:
         self.suggester.add(docno, index_one(article, docno, self.postings, self.pinyin))
         self._changed()
         self._maintain()
+
+    @_locked
+    def fold(self) -> None:
+        """Fold every delta into the base arrays before a save: the generation a compaction
+        saves (which every worker then maps and shares) starts with no delta of its own."""
+        for part in (self.postings, self.pinyin, self.topics, self.regions):
+            part.merge_delta()
+        if self.docs.size > self.suggester.size:
+            self.suggester.fold(self.docs)
+        self._changed()
 
     @_locked
     def remove(self, article_id: str) -> None:

@@ -43,6 +43,7 @@ class Materialised:
         self._mutex = threading.RLock()
         self.seq = 0
         self.segment_seq = 0  # the state the mapped records are of; the tables hold what changed since
+        self._segment: Segment | None = None
         # Names the state the store was opened at, for indexes saved beside it ("" when none is).
         self.snapshot_id = ""
 
@@ -86,6 +87,7 @@ class Materialised:
         with self._mutex:
             self._data = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
             self.seq = self.segment_seq = segment.source["seq"]
+            self._segment = segment
 
     def _segment_path(self, name: str) -> Path:
         return Path(self.data_dir) / SEGMENTS / f"{name}.seg"
@@ -147,17 +149,26 @@ class Materialised:
                 for key in changed:
                     self._emit(name, key, olds[key], fresh.get(key))
             self.seq = self.segment_seq = segment.source["seq"]
+            self._segment = segment
 
     def _rebase(self, segment: Segment, since: Iterable[dict]) -> None:
         """Read the records from a newer segment of this same history (a compaction's) plus the
         changes `since` it up to self.seq: the same state and order, so nothing for the listeners
         to hear; the tables hold in Python objects only what changed after the newer segment."""
         with self._mutex:
-            tables = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
-            for change in since:
-                _store(tables[change["kind"]], change)
-            self._data = tables
+            self._data = _replayed(segment, since, ())
             self.segment_seq = segment.source["seq"]
+            self._segment = segment
+
+    def replay_since_snapshot(self, listeners: Iterable[Listener]) -> bool:
+        """Tell listeners of the changes since the state this store reads its records from;
+        False when this backend cannot (they are then not told anything)."""
+        return False
+
+    def _replay_since_segment(self, since: Iterable[dict], listeners: Iterable[Listener]) -> None:
+        """Tell `listeners` (of something loaded for the segment's state) of the changes `since`
+        it, as a live listener heard them: each with the record it replaced then."""
+        _replayed(self._segment, since, tuple(listeners))
 
     def _apply(self, change: dict) -> None:
         kind, key = change["kind"], change["key"]
@@ -207,3 +218,15 @@ def _store(records: RecordTable, change: dict) -> dict | None:
         return None
     records[change["key"]] = change["record"]
     return change["record"]
+
+
+def _replayed(segment: Segment, changes: Iterable[dict], listeners: tuple[Listener, ...]) -> dict[str, RecordTable]:
+    """The segment's records with `changes` applied in order, each told to `listeners`."""
+    tables = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
+    for change in changes:
+        kind, key = change["kind"], change["key"]
+        old = tables[kind].get(key) if listeners else None
+        new = _store(tables[kind], change)
+        for listener in listeners:
+            listener(kind, key, old, new)
+    return tables

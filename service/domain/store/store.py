@@ -192,6 +192,22 @@ class Store(Materialised):
         self._rebase(segment, [c for c in changes if "base" not in c and base < c["seq"] <= self.seq])
         self.snapshot_id = segment.source["snapshot_id"]
 
+    def replay_since_snapshot(self, listeners) -> bool:
+        """Bring what was loaded for the snapshot this process reads its records from (the
+        indexes a compaction saved for it) up to this process's state: each change since,
+        from the journal, told to `listeners`. False when the journal no longer follows that
+        snapshot (a later compaction replaced it): what was loaded is then out of date.
+        Call holding changes, after refresh()."""
+        with self._mutex:
+            changes, _, _ = self.log.read_new(None)
+            if not changes or changes[0].get("base") != self.segment_seq:
+                return False
+            since = [c for c in changes[1:] if self.segment_seq < c["seq"] <= self.seq]
+            if len(since) != self.seq - self.segment_seq:
+                return False  # never, with a journal that keeps every change since its snapshot
+            self._replay_since_segment(since, listeners)
+            return True
+
     def _reload_snapshot(self) -> None:
         """Another process compacted past what we have seen: move to its snapshot's records."""
         segment = self._mapped_snapshot()
