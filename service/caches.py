@@ -13,10 +13,13 @@ from .domain.lru import LRU
 
 QUERIES_KEPT = 4096  # loaded query strings, all endpoints together
 LINKS_KEPT = 4096  # Link headers of collection pages
-PAGES_KEPT = 2048  # pages of the article list (and of a topic's articles)
-# Per worker: ~8 KB an article (dump and bytes), ~5 KB its cards; popular pages
-# fit, and a long tail costs a re-render, not memory.
-ARTICLES_KEPT = 5_000
+# Per worker, and every worker holds its own: about 14 KB an article shown (dump and bytes),
+# 25 KB its 相关推荐 cards as shown, 14 KB an article on a list page (its dump, shared with the
+# article's while both are kept). So about 50 MB in all: popular pages fit, a long tail costs a
+# re-render, not memory (three workers at 100k articles serve in about 600 MB).
+PAGE_ITEMS_KEPT = 1_000  # articles on the kept pages of the article list (and of topics' lists)
+ARTICLES_KEPT = 1_500
+RELATED_KEPT = 500
 VARIANTS_KEPT = 16  # per article: ?fields=/?formats= variants, or 相关推荐 limits
 
 
@@ -26,10 +29,11 @@ class Caches:
     def __init__(self):
         self.queries = LRU(QUERIES_KEPT)  # (schema, query string) -> loaded arguments
         self.links = LRU(LINKS_KEPT)  # (URL, query string, page, pages) -> Link header
-        self.pages = LRU(PAGES_KEPT)  # (query, page, per_page, fields, formats) -> (state, page)
+        # (query, page, per_page, fields, formats) -> (state, items, total, pages), weighed by its items
+        self.pages = LRU(PAGE_ITEMS_KEPT, weigh=lambda kept: max(1, len(kept[1])))
         self.topics = LRU(1)  # (topics, articles revisions) -> every topic as shown
         self.shown = LRU(ARTICLES_KEPT)  # article id -> LRU of (fields, formats) -> (state, Shown)
-        self.related = LRU(ARTICLES_KEPT)  # article id -> LRU of limit -> (state, cards)
+        self.related = LRU(RELATED_KEPT)  # article id -> LRU of limit -> (state, cards)
 
     @staticmethod
     def of_article(cache: LRU, article_id: str) -> LRU:

@@ -47,3 +47,16 @@ def test_threads_never_break_the_bound():
     for thread in threads:
         thread.join()
     assert len(cache) == 50
+
+
+def test_with_weigh_the_bound_is_the_entries_weight():
+    cache = LRU(10, weigh=len)
+    cache.put("a", [1] * 4)
+    cache.put("b", [1] * 4)
+    cache.put("a", [1] * 2)  # replaced: its old weight goes
+    assert cache.weight == 6
+    cache.put("c", [1] * 5)  # 11: the least recently used (b) goes
+    assert "b" not in cache and cache.weight == 7
+    cache.put("d", [1] * 30)  # heavier than the bound alone: kept, and all else dropped
+    assert list(cache.values()) == [[1] * 30] and cache.weight == 30
+    assert cache.pop("d") == [1] * 30 and cache.weight == 0

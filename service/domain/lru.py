@@ -16,15 +16,19 @@ _MISSING = object()
 
 
 class LRU:
-    """A mapping of at most `maxsize` entries: adding one more drops the least
-    recently used. A lock makes each call atomic, for a threaded server."""
+    """A mapping of at most `maxsize` entries (or, with `weigh`, of entries weighing at most
+    `maxsize` together: a page of 100 articles holds more than one of 5): adding one more drops
+    the least recently used. A lock makes each call atomic, for a threaded server."""
 
-    __slots__ = ("maxsize", "_entries", "_lock")
+    __slots__ = ("maxsize", "_entries", "_lock", "_weigh", "_weights", "weight")
 
-    def __init__(self, maxsize: int):
+    def __init__(self, maxsize: int, weigh: Callable[[Any], int] | None = None):
         self.maxsize = maxsize
         self._entries: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        self._weigh = weigh
+        self._weights: dict[Hashable, int] = {}
+        self.weight = 0  # what the entries weigh (their number, without weigh)
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         with self._lock:
@@ -36,11 +40,20 @@ class LRU:
 
     def put(self, key: Hashable, value: Any) -> Any:
         """Keep `value` under `key`; returns it."""
+        weight = self._weigh(value) if self._weigh is not None else 1
         with self._lock:
-            self._entries.pop(key, None)
+            self._drop(key)
             self._entries[key] = value
-            if len(self._entries) > self.maxsize:
-                del self._entries[next(iter(self._entries))]
+            self._weights[key] = weight
+            self.weight += weight
+            while self.weight > self.maxsize and len(self._entries) > 1:
+                self._drop(next(iter(self._entries)))
+        return value
+
+    def _drop(self, key: Hashable) -> Any:
+        value = self._entries.pop(key, _MISSING)
+        if value is not _MISSING:
+            self.weight -= self._weights.pop(key)
         return value
 
     def get_or_put(self, key: Hashable, make: Callable[[], Any]) -> Any:
@@ -49,11 +62,14 @@ class LRU:
 
     def pop(self, key: Hashable, default: Any = None) -> Any:
         with self._lock:
-            return self._entries.pop(key, default)
+            value = self._drop(key)
+            return default if value is _MISSING else value
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._weights.clear()
+            self.weight = 0
 
     def values(self) -> Iterator[Any]:
         with self._lock:

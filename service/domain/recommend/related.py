@@ -51,7 +51,9 @@ from .vectors import WeighedVectors, batch_terms
 
 LIMIT = 20
 BUILD_BATCH = 1024  # articles whose terms a build counts per task
-CACHE_SIZE = 20_000  # finished card lists (with reasons) kept for repeat lookups
+# Finished card lists (with reasons) kept for repeat lookups: about 12 KB each, per worker; any
+# change that ranks clears them all, so under writes few are ever looked up twice.
+CACHE_SIZE = 1_000
 TEXT_FIELDS = ("title", "answer", "summary", "body")
 # What ranks: the text, the signals, and what the search index scores candidates on (tags, category).
 RANK_FIELDS = TEXT_FIELDS + ("topics", "regions", "status", "published_at", "related_curated", "tags", "category")
