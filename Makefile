@@ -20,7 +20,7 @@ $(BIN)/.dev: requirements-dev.txt requirements.txt
 	touch $(BIN)/.runtime $@
 
 run: $(BIN)/.runtime
-	$(BIN)/flask --app service db upgrade
+	$(BIN)/python -m service.upgrade
 	HOST=$(HOST) PORT=$(PORT) API_KEYS=$(API_KEYS) $(BIN)/gunicorn -c gunicorn.conf.py
 
 lint: $(BIN)/.dev

@@ -13,7 +13,7 @@ var/bench):
 2. in a process of its own (bench/store_inprocess.py): the store and indexes opened as the
    service opens them, the search scorer with the answer cache bypassed against tantivy over the
    same articles, and related lookups;
-3. restart as `make run` does it (`flask --app service db upgrade`, then gunicorn -c
+3. restart as `make run` does it (`python -m service.upgrade`, then gunicorn -c
    gunicorn.conf.py) on the saved state: from process start to /readyz 200. This server, with
    --workers workers, serves every step after;
 4. --queries searches no cache has seen, each once, through HTTP (bench/http_search.py);

@@ -43,12 +43,12 @@ def start_real(tmp: Path, data_dir: Path, args) -> tuple[Server, Path]:
 
 
 def start_as_make_run(tmp: Path, data_dir: Path, workers: int, keys: str) -> Server:
-    """The service started the way `make run` starts it: `flask --app service db upgrade`, then
+    """The service started the way `make run` starts it: `python -m service.upgrade`, then
     gunicorn -c gunicorn.conf.py (service.wsgi:app), so the time to /readyz includes both. The
     shell execs gunicorn: the pid is its master's."""
     port = free_port()
-    flask, gunicorn = (f"{shlex.quote(sys.executable)} -m {m}" for m in ("flask", "gunicorn"))
-    command = ["sh", "-c", f"{flask} --app service db upgrade && exec {gunicorn} -c gunicorn.conf.py"]
+    upgrade, gunicorn = (f"{shlex.quote(sys.executable)} -m {m}" for m in ("service.upgrade", "gunicorn"))
+    command = ["sh", "-c", f"{upgrade} && exec {gunicorn} -c gunicorn.conf.py"]
     env = _real_env(tmp, port, data_dir, workers, keys)
     return Server("real", command, env, ROOT, tmp / f"make-run-{port}.log", port)
 

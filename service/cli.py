@@ -18,6 +18,7 @@ from .domain.content.taxonomy import load_taxonomy
 from .domain.store import migrate
 from .domain.store.records import check_document
 from .domain.store.snapshot import SCHEMA_VERSION, StoreError
+from .upgrade import upgrade
 
 db = AppGroup("db", help="The store (JSON files or PostgreSQL): create, migrate and check.")
 
@@ -34,20 +35,10 @@ def db_upgrade():
     Only the store: its indexes are built (or loaded) by the service that opens it, and a
     store with nothing to migrate is not even read.
     """
-    store = _services().store
     try:
-        before = store.existing_version()
-        store.upgrade()
+        click.echo(upgrade(_services().store))
     except StoreError as exc:
         _fail(str(exc))
-    if before is None:
-        click.echo(f"created {store.where()} at schema version {SCHEMA_VERSION}")
-    elif before == SCHEMA_VERSION:
-        click.echo(f"{store.where()} is at schema version {SCHEMA_VERSION}; nothing to do")
-    else:
-        kept = store.backup_name(before)
-        click.echo(f"upgraded {store.where()} from schema version {before} to {SCHEMA_VERSION}"
-                   + (f" (old copy: {kept})" if kept else ""))
 
 
 @db.command("check")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from pathlib import Path
 
+from .backend import store_from
 from .caches import Caches
 from .catch_up import CatchUp
 from .domain import indexes
 from .domain.content import ArticleWrites, Catalog, TopicWrites
 from .domain.content.regions import editor_regions, find_regions, normalise_region
-from .domain.content.seeds import seed_document
 from .domain.content.taxonomy import assign_topics
 from .domain.generations import Generations
 from .domain.indexes import Indexes
@@ -20,8 +19,6 @@ from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
 from .domain.popularity.redis_log import redis_counter, shared_secret
 from .domain.recommend import ForYou
-from .domain.store import Store
-from .domain.store.postgres import PostgresStore
 from .redis_connection import connect
 
 log = logging.getLogger(__name__)
@@ -32,12 +29,7 @@ class Services:
         self.config = config
         # What the HTTP layer reuses between requests: per instance, as the counters that key it are.
         self.caches = Caches()
-        seeds_dir = Path(config["SEEDS_DIR"])
-        seed = lambda: seed_document(seeds_dir)  # noqa: E731
-        if config.get("DATABASE_URL"):
-            self.store = PostgresStore(config["DATABASE_URL"], Path(config["DATA_DIR"]), seed=seed)
-        else:
-            self.store = Store(Path(config["DATA_DIR"]), seed=seed, compact_bytes=config["COMPACT_BYTES"])
+        self.store = store_from(config)
         self.catalog = Catalog(self.store, normalise_region, self.view_count, views_revision=self.views_revision)
         self.article_writes = ArticleWrites(self.store, assign_topics, find_regions, editor_regions)
         self.topic_writes = TopicWrites(self.store, self.article_writes.reclassify)

@@ -1,7 +1,10 @@
-"""flask --app service db upgrade | db check | export | import."""
+"""flask --app service db upgrade | db check | export | import, and python -m service.upgrade."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -175,3 +178,26 @@ def test_db_check_on_a_missing_store_says_so_and_creates_nothing(tmp_path):
     data_dir.mkdir()  # an empty directory is no store either
     assert cli_app(data_dir).test_cli_runner().invoke(args=["db", "check"]).exit_code == 1
     assert list(data_dir.iterdir()) == []
+
+
+UPGRADE_ALONE = """
+import sys
+from service import upgrade
+code = upgrade.main()
+print(sorted({"flask", "flask_restx", "marshmallow", "rjieba", "pypinyin", "psycopg"} & set(sys.modules)))
+sys.exit(code)
+"""
+
+
+def test_the_upgrade_make_run_runs_imports_only_the_store(tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data")}
+    run = lambda: subprocess.run([sys.executable, "-c", UPGRADE_ALONE], env=env, cwd=ROOT,  # noqa: E731
+                                 capture_output=True, text=True, timeout=60)
+    first, again = run(), run()
+    assert first.returncode == 0 and f"at schema version {SCHEMA_VERSION}" in first.stdout, first.stderr
+    assert (tmp_path / "data" / "snapshot.json").exists()
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert again.stdout.strip().endswith("[]")  # no web stack, no tokenisers, no database driver
+    (tmp_path / "data" / "snapshot.json").write_bytes(b'{"schema_version": 99, "seq": 0}')
+    newer = run()
+    assert newer.returncode == 1 and "newer" in newer.stderr
