@@ -19,6 +19,7 @@ from .domain.popularity.hot import HotRules
 from .domain.popularity.readers import ReaderTokens
 from .domain.popularity.redis_log import redis_counter, shared_secret
 from .domain.recommend import ForYou
+from .domain.store import Store
 from .redis_connection import connect
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Services:
         store.on_compaction(partial(self.indexes.save, prune=False), self.indexes.prune)
         store.checkpoint(store.refresh())
         self.generations = Generations(store, self.indexes)
+        if isinstance(store, Store):  # its compactions run in the background and save the indexes
+            self.indexes.fold_in_compactions()
         # One Redis client (its pool) for the counters and the readers' secret alike.
         self.redis = connect(config["REDIS_URL"]) if config["REDIS_URL"] else None
         self.views = self._counter("views")

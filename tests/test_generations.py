@@ -11,6 +11,7 @@ from service import create_app
 from service.domain.content.catalog import ArticleQuery, Catalog
 from service.domain.content.regions import normalise_region
 from service.domain.recommend.related import Related
+from service.domain.search import index as search_index
 from service.domain.search.index import SearchIndex
 
 KEY = "generations-key"
@@ -89,4 +90,28 @@ def test_files_of_a_snapshot_compacted_over_before_the_swap_are_not_served(tmp_p
     assert service.generations.adopted == 0
     assert service.indexes.snapshot_id == service.store.snapshot_id  # the compaction here saved its own
     assert service.search.search(f"第三代社保卡第{n}次怎么激活").hits[0].id == f"gen-{n}"
+    service.close()
+
+
+def test_a_delta_due_for_folding_asks_for_a_compaction_instead_of_a_fold_in_each_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_index, "DELTA_DOCS", 3)  # a fold is due after three new articles
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "API_KEYS": KEY, "TESTING": True,
+                      "RATE_LIMIT_ENABLED": False, "ACCESS_LOG": False})  # the journal alone: no compaction
+    service = app.extensions["service"].open()
+    client = app.test_client()
+    before = service.store.snapshot_id
+    for n in range(3):
+        _post(client, n)
+    assert service.search.postings.delta_docs == 3  # not folded here: a compaction was asked for
+    service.store.wait_for_compaction()
+    assert service.store.snapshot_id != before
+    service.generations.prepare()
+    service.generations.adopt()
+    assert service.generations.adopted == 1 and service.search.postings.delta_docs == 0
+    assert _mapped(service.search.postings.docs)
+    assert service.search.search("第三代社保卡第2次怎么激活").hits[0].id == "gen-2"
+    for n in range(3, 3 + 3 * search_index.PRIVATE_FOLD_LATER):  # no compaction comes: folded here, later
+        service.store.compactor._retry_at = float("inf")
+        _post(client, n)
+    assert service.search.postings.delta_docs < 3 * search_index.PRIVATE_FOLD_LATER
     service.close()

@@ -69,6 +69,16 @@ class Indexes:
             saved.save("catalog", catalog)
         return self
 
+    def fold_in_compactions(self) -> None:
+        """The store's compactions fold the search delta (and every process then loads the folded
+        arrays): ask for one when it is due, and fold here only if none comes."""
+        self.search.folded_elsewhere = True
+        self.store.wants_compaction = self.wants_fold
+
+    def wants_fold(self) -> bool:
+        """A fold is due, and no compaction since these indexes' state is waiting to be loaded."""
+        return self.store.snapshot_id == self.snapshot_id and self.search.wants_fold()
+
     def listeners(self) -> tuple:
         """What hears each change, in order."""
         return tuple(part.on_change for part in (self.search, self.related, self.catalog) if part is not None)

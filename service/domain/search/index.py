@@ -64,6 +64,7 @@ from .synonyms import Synonyms
 
 DELTA_DOCS = 2000
 DELTA_SHARE = 50
+PRIVATE_FOLD_LATER = 3  # with compactions folding: how many times the fold size this one waits
 COMPACT_DEAD = 1000  # dead docnos are dropped once more than this many and a quarter of the index
 ANSWERS_KEPT = 2048  # remembered search and suggest answers (cleared by any change)
 
@@ -103,6 +104,7 @@ class SearchIndex:
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms.load()
         self._lock = threading.RLock()
+        self.folded_elsewhere = False  # a compaction folds the delta and every process loads the result
         self._reset()
 
     def _reset(self) -> None:
@@ -207,8 +209,19 @@ class SearchIndex:
         self._answers.clear()
         self.scorer.forget()
 
+    def _fold_at(self) -> int:
+        return max(DELTA_DOCS, self.docs.size // DELTA_SHARE)
+
+    def wants_fold(self) -> bool:
+        """The delta is as large as a fold is for: time for a compaction, which folds it once
+        for every process (see folded_elsewhere)."""
+        fold_at = self._fold_at()
+        return self.postings.delta_docs >= fold_at or self.docs.size - self.suggester.size >= fold_at
+
     def _maintain(self) -> None:
-        fold_at = max(DELTA_DOCS, self.docs.size // DELTA_SHARE)
+        # A fold here copies the arrays into this process's memory, each worker its own. Where a
+        # compaction folds them for all (folded_elsewhere), this one only waits for it so long.
+        fold_at = self._fold_at() * (PRIVATE_FOLD_LATER if self.folded_elsewhere else 1)
         if self.postings.delta_docs >= fold_at:
             self.postings.merge_delta()
             self.pinyin.merge_delta()

@@ -62,6 +62,9 @@ class Store(Materialised):
         self._position: LogPosition | None = None
         self.log: FileChangeLog | None = None
         self.compactor = Compactor(self.data_dir, self._write_compaction, self._follow_snapshot)
+        # Another reason to compact than the journal's size: what is derived wants folding (the
+        # compaction folds it once, for every process). Set by whoever derives it.
+        self.wants_compaction: Callable[[], bool] = lambda: False
 
     # -- opening ---------------------------------------------------------
 
@@ -242,7 +245,7 @@ class Store(Materialised):
                 change["record"] = new
             self.log.append(change)
             self.refresh()
-            if self.log.size() > self.compact_bytes:
+            if self.log.size() > self.compact_bytes or self.wants_compaction():
                 self._fold_journal()
             return new
 
