@@ -54,9 +54,9 @@ def _rows(r: dict) -> list[tuple[str, str, str, str]]:
         lambda s: f"{s['memory_after']['total_pss']:.0f} MB (master + {len(s['memory_after']['workers_rss'])} "
                   f"workers; {r.get('memory_start', {}).get('total_pss', 0):.0f} MB before any request)",
         lambda s: s["memory_after"]["total_pss"] <= PSS_TARGET_MB[size] if size in PSS_TARGET_MB else None)
-    add("restart to /readyz 200 on the saved state, as `make run` (db upgrade, then gunicorn)",
+    add("restart to /readyz 200 on the saved state, as `make run` (the store upgrade, then gunicorn)",
         sized(RESTART_TARGET_S, "s"), r.get("restart"),
-        lambda s: f"{s['seconds']:.1f} s ({s['cpu_seconds']:.1f} CPU s, db upgrade included)",
+        lambda s: f"{s['seconds']:.1f} s ({s['cpu_seconds']:.1f} CPU s, the upgrade included)",
         lambda s: s["seconds"] <= RESTART_TARGET_S[size] if size in RESTART_TARGET_S else None)
     add("first start on a new store (builds and saves the indexes)", sized(FIRST_START_TARGET_S, "s") +
         ", both cores", r.get("first_start"),
