@@ -293,7 +293,7 @@ class Store(Materialised):
         """Nothing: a compaction names the new state (and the indexes are saved for it)."""
 
     def compact(self) -> None:
-        """Fold the journal into a new snapshot now, in this process (`flask compact`, tests)."""
+        """Fold the journal into a new snapshot now, in this process (tests, tools): the same steps."""
         with self._mutex, self.log.lock(), self.compactor.held():
             self.refresh()
             self._write_compaction()
