@@ -40,6 +40,7 @@ from service.domain.popularity.hot import HotSearches
 from service.domain.popularity.readers import ReaderTokens
 from service.domain.popularity.trending import Trending
 from service.domain.recommend.related import Related
+from service.domain.search import index as search_index
 from service.domain.search.index import SearchIndex
 from service.domain.store.compactor import LOCK
 from service.domain.store.files import exclusive_lock
@@ -116,6 +117,9 @@ class DerivedState(RuleBasedStateMachine):
 
     @initialize()
     def start(self):
+        # A fold of the search delta due every few changes: asked of a compaction (which every
+        # process then loads, see reopen), or made here when none comes.
+        self.delta_docs, search_index.DELTA_DOCS = search_index.DELTA_DOCS, 3
         self.root = Path(tempfile.mkdtemp(prefix="differential-"))
         self.data = self.root / "data"
         self.live = _app(self.data)
@@ -132,6 +136,7 @@ class DerivedState(RuleBasedStateMachine):
             finally:
                 _close(self.live)
                 shutil.rmtree(self.root, ignore_errors=True)
+                search_index.DELTA_DOCS = self.delta_docs
 
     # -- helpers -----------------------------------------------------------
 

@@ -40,7 +40,6 @@ class Compactor:
         self._write, self._finish = write, finish
         self._reaper: threading.Thread | None = None
         self._retry_at = 0.0
-        self.failures = 0
 
     def running(self) -> bool:
         return self._reaper is not None and self._reaper.is_alive()
@@ -85,7 +84,6 @@ class Compactor:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            self.failures += 1
             self._retry_at = time.monotonic() + RETRY_SECONDS
             log.error("compaction child %d ended with %d; the journal is kept", pid, code)
             return

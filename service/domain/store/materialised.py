@@ -42,10 +42,18 @@ class Materialised:
         self.revision: dict[str, int] = {name: 0 for name in COLLECTIONS}
         self._mutex = threading.RLock()
         self.seq = 0
-        self.segment_seq = 0  # the state the mapped records are of; the tables hold what changed since
-        self._segment: Segment | None = None
+        self._segment: Segment | None = None  # the mapped records; the tables hold what changed since
         # Names the state the store was opened at, for indexes saved beside it ("" when none is).
         self.snapshot_id = ""
+
+    @property
+    def segment_seq(self) -> int:
+        """The state the mapped records are of."""
+        return self._segment.source["seq"] if self._segment is not None else 0
+
+    def since_segment(self, changes: Iterable[dict]) -> list[dict]:
+        """Of a journal's lines, the changes after the segment's state, up to the one held."""
+        return [c for c in changes if "base" not in c and self.segment_seq < c["seq"] <= self.seq]
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -86,7 +94,7 @@ class Materialised:
         """Serve the segment's state (its seq) from now on: what changed since is replayed onto it."""
         with self._mutex:
             self._data = {name: RecordTable(segment.collections.get(name)) for name in COLLECTIONS}
-            self.seq = self.segment_seq = segment.source["seq"]
+            self.seq = segment.source["seq"]
             self._segment = segment
 
     def _segment_path(self, name: str) -> Path:
@@ -148,17 +156,16 @@ class Materialised:
                 self._data[name] = fresh
                 for key in changed:
                     self._emit(name, key, olds[key], fresh.get(key))
-            self.seq = self.segment_seq = segment.source["seq"]
+            self.seq = segment.source["seq"]
             self._segment = segment
 
-    def _rebase(self, segment: Segment, since: Iterable[dict]) -> None:
+    def _rebase(self, segment: Segment, changes: Iterable[dict]) -> None:
         """Read the records from a newer segment of this same history (a compaction's) plus the
-        changes `since` it up to self.seq: the same state and order, so nothing for the listeners
-        to hear; the tables hold in Python objects only what changed after the newer segment."""
+        journal's `changes` since it, up to self.seq: the same state and order, so nothing for the
+        listeners to hear; the tables hold in Python objects only what changed after it."""
         with self._mutex:
-            self._data = _replayed(segment, since, ())
-            self.segment_seq = segment.source["seq"]
             self._segment = segment
+            self._data = _replayed(segment, self.since_segment(changes), ())
 
     def replay_since_snapshot(self, listeners: Iterable[Listener]) -> bool:
         """Tell listeners of the changes since the state this store reads its records from;

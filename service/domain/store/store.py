@@ -192,7 +192,7 @@ class Store(Materialised):
         segment = self._mapped_snapshot()
         if segment is None or segment.source["seq"] != base:
             return  # a later compaction's, or none yet: the next one moves us
-        self._rebase(segment, [c for c in changes if "base" not in c and base < c["seq"] <= self.seq])
+        self._rebase(segment, changes)
         self.snapshot_id = segment.source["snapshot_id"]
 
     def replay_since_snapshot(self, listeners) -> bool:
@@ -205,7 +205,7 @@ class Store(Materialised):
             changes, _, _ = self.log.read_new(None)
             if not changes or changes[0].get("base") != self.segment_seq:
                 return False
-            since = [c for c in changes[1:] if self.segment_seq < c["seq"] <= self.seq]
+            since = self.since_segment(changes)
             if len(since) != self.seq - self.segment_seq:
                 return False  # never, with a journal that keeps every change since its snapshot
             self._replay_since_segment(since, listeners)
